@@ -1,0 +1,98 @@
+/**
+ * The raw dataset's dataset.json (nnU-Net v2 format, documentation/dataset_format.md), validated with zod.
+ * Keys we do not use are kept, since the file is copied on to the preprocessed and results folders.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { UserError } from '../errors.js';
+
+/** File endings this implementation can read (NIfTI through our own reader, as SimpleITKIO would). */
+export const SUPPORTED_FILE_ENDINGS = ['.nii.gz', '.nii'];
+
+const labelValue = z
+  .int({
+    error: (issue) =>
+      Array.isArray(issue.input)
+        ? 'region-based labels (a list of label values) are not supported yet; give each label one integer'
+        : 'a label value must be a non-negative integer',
+  })
+  .nonnegative();
+
+const caseFiles = z.object({
+  images: z.array(z.string()).min(1, 'each case needs at least one image'),
+  label: z.string(),
+});
+
+export const datasetJsonSchema = z
+  .looseObject({
+    channel_names: z.record(z.string().regex(/^\d+$/, 'channel keys must be "0", "1", ...'), z.string()),
+    labels: z.record(z.string(), labelValue),
+    numTraining: z.int().nonnegative(),
+    file_ending: z.string(),
+    overwrite_image_reader_writer: z.string().optional(),
+    regions_class_order: z.array(z.int()).optional(),
+    /** Explicit case list (paths relative to the dataset folder) instead of imagesTr/labelsTr scanning. */
+    dataset: z.record(z.string(), caseFiles).optional(),
+  })
+  .superRefine((d, ctx) => {
+    const channels = Object.keys(d.channel_names).map(Number).sort((a, b) => a - b);
+    if (channels.length === 0) ctx.addIssue({ code: 'custom', message: 'declare at least one channel', path: ['channel_names'] });
+    if (channels.some((c, i) => c !== i)) {
+      ctx.addIssue({ code: 'custom', message: `channel keys must be 0..${channels.length - 1}, got ${channels.join(', ')}`, path: ['channel_names'] });
+    }
+    if (d.labels.background !== 0) {
+      ctx.addIssue({ code: 'custom', message: 'labels must declare "background": 0', path: ['labels'] });
+    }
+    // nnU-Net's LabelManager: values consecutive from 0, the optional "ignore" label the highest.
+    const values = Object.entries(d.labels).filter(([k]) => k !== 'ignore').map(([, v]) => v);
+    const sorted = [...new Set(values)].sort((a, b) => a - b);
+    if (sorted.some((v, i) => v !== i)) {
+      ctx.addIssue({ code: 'custom', message: `label values must be consecutive 0, 1, 2, ..., got ${sorted.join(', ')}`, path: ['labels'] });
+    }
+    if (d.labels.ignore !== undefined && d.labels.ignore !== sorted.length) {
+      ctx.addIssue({ code: 'custom', message: `the ignore label must be the highest value (${sorted.length})`, path: ['labels', 'ignore'] });
+    }
+    if (!SUPPORTED_FILE_ENDINGS.includes(d.file_ending)) {
+      ctx.addIssue({ code: 'custom', message: `file ending "${d.file_ending}" is not supported (use ${SUPPORTED_FILE_ENDINGS.join(' or ')})`, path: ['file_ending'] });
+    }
+    if (d.overwrite_image_reader_writer !== undefined && d.overwrite_image_reader_writer !== 'SimpleITKIO') {
+      ctx.addIssue({ code: 'custom', message: `reader "${d.overwrite_image_reader_writer}" is not supported (images are read as SimpleITKIO does)`, path: ['overwrite_image_reader_writer'] });
+    }
+  });
+
+export type DatasetJson = z.infer<typeof datasetJsonSchema>;
+
+/** Validates an already parsed dataset.json; `file` names it in the error. */
+export function parseDatasetJson(value: unknown, file: string): DatasetJson {
+  const result = datasetJsonSchema.safeParse(value);
+  if (result.success) return result.data;
+  const legacy =
+    typeof value === 'object' && value !== null && 'modality' in value && !('channel_names' in value)
+      ? '\n(this looks like a Medical Segmentation Decathlon / nnU-Net v1 dataset.json: convert the task with convert-msd)'
+      : '';
+  throw new UserError(`${file}: invalid dataset.json\n${z.prettifyError(result.error)}${legacy}`);
+}
+
+export async function loadDatasetJson(file: string): Promise<DatasetJson> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError(`${file}: dataset.json not found`);
+    throw err;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new UserError(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+  return parseDatasetJson(value, file);
+}
+
+/** The declared label values (including the ignore label), ascending. */
+export function labelValues(json: DatasetJson): number[] {
+  return [...new Set(Object.values(json.labels))].sort((a, b) => a - b);
+}
+
+export const numChannels = (json: DatasetJson): number => Object.keys(json.channel_names).length;
