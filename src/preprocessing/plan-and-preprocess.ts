@@ -1,0 +1,187 @@
+/**
+ * `nnUNetv2_plan_and_preprocess` as library steps for the CLI: (optionally) verify the raw dataset, extract
+ * the fingerprint, plan, preprocess. Nothing is written under nnUNet_preprocessed until the dataset has been
+ * read completely without error, so a broken dataset leaves that folder untouched.
+ */
+import { access, mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { UserError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
+import { loadDatasetJson } from '../planning/dataset-json.js';
+import { planExperiment } from '../planning/experiment-planner.js';
+import { extractFingerprint, writeFingerprint } from '../planning/fingerprint.js';
+import { baseFolder, resolveDatasetName } from '../planning/paths.js';
+import { type DatasetFingerprint, type Plans, parsePlans, readFingerprintFile, readPlansFile } from '../planning/plans-schema.js';
+import { listTrainingCases } from '../planning/raw-dataset.js';
+import { assertDatasetIntegrity } from '../planning/verify-dataset.js';
+import { type PreprocessConfigurationResult, type PreprocessProgress, preprocessDataset } from './preprocess-dataset.js';
+
+/** Base folders; each falls back to its environment variable (nnUNet_raw, nnUNet_preprocessed). */
+export interface NnunetDirs {
+  raw?: string;
+  preprocessed?: string;
+}
+
+export interface DatasetStepOptions {
+  /** Dataset id (4, "004") or full name (Dataset004_Hippocampus). */
+  datasetId: string | number;
+  dirs?: NnunetDirs;
+}
+
+export interface FingerprintStepOptions extends DatasetStepOptions {
+  /** Run the full integrity check first (upstream's --verify_dataset_integrity); default false. */
+  verifyIntegrity?: boolean;
+  /** Cases read at a time (upstream's -npfp); default 8. */
+  numProcesses?: number;
+  /** Recompute the fingerprint even if dataset_fingerprint.json exists (upstream's --clean); default false. */
+  clean?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface PlanStepOptions extends DatasetStepOptions {
+  /** Default 'nnUNetPlans'. */
+  plansName?: string;
+  gpuMemoryTargetGB?: number;
+  preprocessorName?: string;
+  overwriteTargetSpacing?: number[];
+}
+
+export const DEFAULT_CONFIGURATIONS = ['2d', '3d_fullres', '3d_lowres'];
+/** Upstream's default -np per configuration. */
+const DEFAULT_PROCESSES: Record<string, number> = { '2d': 8, '3d_fullres': 4, '3d_lowres': 8 };
+
+export interface PreprocessStepOptions extends DatasetStepOptions {
+  /** Default: those of 2d, 3d_fullres and 3d_lowres that the plans contain. */
+  configurations?: string[];
+  /** One count for all configurations or one per configuration; default upstream's 8 / 4 / 8. */
+  numProcesses?: number | number[];
+  plansName?: string;
+  onProgress?: (progress: PreprocessProgress) => void;
+}
+
+export interface PlanAndPreprocessOptions extends FingerprintStepOptions, PlanStepOptions {
+  configurations?: string[];
+  /** Worker threads for preprocessing (upstream's -np). */
+  numProcesses?: number;
+  /** Fingerprint concurrency (upstream's -npfp); default 8. */
+  fingerprintProcesses?: number;
+  /** Stop after planning (upstream's --no_pp). */
+  noPreprocessing?: boolean;
+  onFingerprintProgress?: (done: number, total: number) => void;
+  onPreprocessProgress?: (progress: PreprocessProgress) => void;
+}
+
+interface Resolved {
+  datasetName: string;
+  rawDataset: string;
+  rawDir: string;
+  preprocessedDir: string;
+  outBase: string;
+}
+
+async function resolveDataset(options: DatasetStepOptions): Promise<Resolved> {
+  const rawDir = baseFolder('raw', options.dirs?.raw);
+  const preprocessedDir = baseFolder('preprocessed', options.dirs?.preprocessed);
+  const datasetName = await resolveDatasetName(options.datasetId, rawDir);
+  return { datasetName, rawDir, preprocessedDir, rawDataset: path.join(rawDir, datasetName), outBase: path.join(preprocessedDir, datasetName) };
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+function writeJson(file: string, value: unknown): Promise<void> {
+  return writeFileAtomic(file, new TextEncoder().encode(JSON.stringify(value, null, 4)));
+}
+
+/** Verifies (if asked) and fingerprints the dataset, writing `dataset_fingerprint.json`; reuses an existing one unless `clean`. */
+export async function extractFingerprintStep(options: FingerprintStepOptions): Promise<{ datasetName: string; file: string; fingerprint: DatasetFingerprint }> {
+  const r = await resolveDataset(options);
+  const file = path.join(r.outBase, 'dataset_fingerprint.json');
+  if (options.verifyIntegrity) await assertDatasetIntegrity(r.rawDataset, { concurrency: options.numProcesses });
+  if (!options.clean && (await exists(file))) return { datasetName: r.datasetName, file, fingerprint: await readFingerprintFile(file) };
+  const json = await loadDatasetJson(path.join(r.rawDataset, 'dataset.json'));
+  const cases = await listTrainingCases(r.rawDataset, json);
+  const fingerprint = await extractFingerprint(cases, { concurrency: options.numProcesses ?? 8, onProgress: options.onProgress });
+  await mkdir(r.outBase, { recursive: true });
+  await writeFingerprint(file, fingerprint);
+  return { datasetName: r.datasetName, file, fingerprint };
+}
+
+/**
+ * Plans from the fingerprint and writes `<plansName>.json` and a copy of dataset.json. Configurations of an
+ * existing plans file that the planner does not make (custom ones) are kept, as upstream does.
+ */
+export async function planStep(options: PlanStepOptions): Promise<{ file: string; plans: Plans }> {
+  const r = await resolveDataset(options);
+  const plansName = options.plansName ?? 'nnUNetPlans';
+  const fingerprint = await readFingerprintFile(path.join(r.outBase, 'dataset_fingerprint.json'));
+  const jsonFile = path.join(r.rawDataset, 'dataset.json');
+  const json = await loadDatasetJson(jsonFile);
+  const plans = planExperiment(fingerprint, json, {
+    datasetName: r.datasetName,
+    plansName,
+    gpuMemoryTargetGB: options.gpuMemoryTargetGB,
+    preprocessorName: options.preprocessorName,
+    overwriteTargetSpacing: options.overwriteTargetSpacing,
+  });
+  const file = path.join(r.outBase, `${plansName}.json`);
+  if (await exists(file)) {
+    const old = await readPlansFile(file);
+    for (const [name, config] of Object.entries(old.configurations)) plans.configurations[name] ??= config;
+  }
+  await writeJson(file, plans);
+  await writeFileAtomic(path.join(r.outBase, 'dataset.json'), await readFile(jsonFile));
+  return { file, plans: parsePlans(plans, file) };
+}
+
+/** Preprocesses the configurations of the plans (by default those of 2d / 3d_fullres / 3d_lowres it contains). */
+export async function preprocessStep(options: PreprocessStepOptions): Promise<PreprocessConfigurationResult[]> {
+  const r = await resolveDataset(options);
+  const plansName = options.plansName ?? 'nnUNetPlans';
+  const plans = await readPlansFile(path.join(r.outBase, `${plansName}.json`));
+  const configurations = options.configurations ?? DEFAULT_CONFIGURATIONS.filter((c) => c in plans.configurations);
+  if (configurations.length === 0) throw new UserError(`${plansName}.json: none of ${DEFAULT_CONFIGURATIONS.join(', ')} is planned`);
+  const numProcesses = options.numProcesses ?? configurations.map((c) => DEFAULT_PROCESSES[c] ?? 4);
+  return preprocessDataset({
+    datasetName: r.datasetName,
+    configurations,
+    numProcesses,
+    rawDir: r.rawDir,
+    preprocessedDir: r.preprocessedDir,
+    plansName,
+    onProgress: options.onProgress,
+  });
+}
+
+export interface PlanAndPreprocessResult {
+  datasetName: string;
+  plans: Plans;
+  preprocessed: PreprocessConfigurationResult[];
+}
+
+/** The whole of `nnUNetv2_plan_and_preprocess`: fingerprint (verifying first if asked), plan, preprocess. */
+export async function planAndPreprocess(options: PlanAndPreprocessOptions): Promise<PlanAndPreprocessResult> {
+  const { datasetName } = await extractFingerprintStep({
+    ...options,
+    numProcesses: options.fingerprintProcesses,
+    onProgress: options.onFingerprintProgress,
+  });
+  const { plans } = await planStep(options);
+  const preprocessed = options.noPreprocessing
+    ? []
+    : await preprocessStep({
+        datasetId: datasetName,
+        dirs: options.dirs,
+        plansName: options.plansName,
+        numProcesses: options.numProcesses,
+        onProgress: options.onPreprocessProgress,
+        configurations:
+          options.configurations?.filter((c) => c in plans.configurations) ??
+          DEFAULT_CONFIGURATIONS.filter((c) => c in plans.configurations),
+      });
+  return { datasetName, plans, preprocessed };
+}
