@@ -271,8 +271,23 @@ OP(Interpolate) {
   if (HAS(1)) opts = opts.size(intList(info[1]));
   if (HAS(2)) opts = opts.scale_factor(doubleList(info[2]));
   auto mode = info[3].As<Napi::String>().Utf8Value();
+  if (mode == "nearest-exact") {
+    // direct call: libtorch 1.13's F::interpolate warns about align_corners for nearest-exact on every call
+    c10::optional<std::vector<int64_t>> size;
+    c10::optional<std::vector<double>> scale;
+    if (HAS(1)) size = intList(info[1]);
+    if (HAS(2)) scale = doubleList(info[2]);
+    auto& x = ARG_T(0);
+    at::OptionalIntArrayRef sizeRef = size ? at::OptionalIntArrayRef(*size) : c10::nullopt;
+    c10::optional<at::ArrayRef<double>> scaleRef = scale ? c10::optional<at::ArrayRef<double>>(*scale) : c10::nullopt;
+    switch (x.dim()) {
+      case 3: return wrap(info.Env(), at::_upsample_nearest_exact1d(x, sizeRef, scaleRef));
+      case 4: return wrap(info.Env(), at::_upsample_nearest_exact2d(x, sizeRef, scaleRef));
+      case 5: return wrap(info.Env(), at::_upsample_nearest_exact3d(x, sizeRef, scaleRef));
+      default: throw Napi::Error::New(info.Env(), "nearest-exact interpolation needs a 3D, 4D or 5D input");
+    }
+  }
   if (mode == "nearest") opts = opts.mode(torch::kNearest);
-  else if (mode == "nearest-exact") opts = opts.mode(torch::kNearestExact);
   else if (mode == "linear") opts = opts.mode(torch::kLinear);
   else if (mode == "bilinear") opts = opts.mode(torch::kBilinear);
   else if (mode == "trilinear") opts = opts.mode(torch::kTrilinear);

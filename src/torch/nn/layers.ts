@@ -81,9 +81,14 @@ export class Sequential extends Module {
     this.layers = layers;
     layers.forEach((m, i) => this.registerModule(String(i), m));
   }
+  /** Frees each intermediate as soon as the next layer has consumed it (autograd keeps what backward needs). */
   forward(x: Tensor): Tensor {
     let out = x;
-    for (const m of this.layers) out = m.forward(out) as Tensor;
+    for (const m of this.layers) {
+      const next = m.forward(out) as Tensor;
+      if (out !== x && next !== out) out.dispose();
+      out = next;
+    }
     return out;
   }
 }

@@ -1,0 +1,83 @@
+// From logits in preprocessed space to the prediction in the input's geometry (nnU-Net's export_prediction.py):
+// resample to the cropped original shape, softmax, argmax, put back into the crop box, undo transpose_forward.
+import { writeFileAtomic } from '../io/atomic-write.js';
+import { writeNifti } from '../io/nifti.js';
+import { writeNpz } from '../io/npz.js';
+import type { Configuration, Plans } from '../planning/plans-schema.js';
+import type { CaseProperties } from '../preprocessing/preprocessed-store.js';
+import { resampleToShape } from '../preprocessing/resampling.js';
+import { F, type Tensor, tidy, zeros } from '../torch/index.js';
+
+/** What export reads of a case's properties. */
+export type ExportProperties = Pick<CaseProperties, 'spacing' | 'shape_before_cropping' | 'bbox_used_for_cropping' | 'shape_after_cropping_and_before_resampling'>;
+
+export interface OriginalSpacePrediction {
+  /** Labels in the input's array order and shape: uint8, or int16 beyond 256 classes. */
+  segmentation: Tensor;
+  /** Softmax [K, ...input shape], float32; 1 for background outside the crop box. */
+  probabilities: Tensor | null;
+}
+
+/** The view of `t` (leading `lead` axes untouched) covered by the crop box. */
+function cropBox(t: Tensor, bbox: readonly (readonly number[])[], lead: number): Tensor {
+  return bbox.reduce((view, [start, end], a) => view.slice(a + lead, start, end), t);
+}
+
+/**
+ * Logits [K, ...preprocessed shape] → labels (and optionally probabilities) in the input's array space. The logits
+ * are resized with the configuration's probability resampling (order 1 by default) to the cropped shape at the
+ * original spacing, as nnU-Net's convert_predicted_logits_to_segmentation_with_correct_shape.
+ */
+export function logitsToOriginal(logits: Tensor, properties: ExportProperties, plans: Plans, configuration: Configuration, withProbabilities: boolean): OriginalSpacePrediction {
+  return tidy(() => {
+    const K = logits.size(0);
+    const croppedShape = properties.shape_after_cropping_and_before_resampling;
+    const originalSpacing = plans.transpose_forward.map((i) => properties.spacing[i]);
+    // 2D configurations do not resample along the first (slice) axis
+    const currentSpacing = configuration.spacing.length === croppedShape.length ? configuration.spacing : [originalSpacing[0], ...configuration.spacing];
+    const resampled = resampleToShape(logits.float(), croppedShape, currentSpacing, originalSpacing, configuration.resampling_fn_probabilities_kwargs);
+    const probabilities = F.softmax(resampled, 0);
+    const dtype = K <= 256 ? 'uint8' : 'int16';
+    const segmentation = zeros(properties.shape_before_cropping, dtype);
+    cropBox(segmentation, properties.bbox_used_for_cropping, 0).copy_(probabilities.argmax(0));
+    const back = plans.transpose_backward;
+    const result: OriginalSpacePrediction = { segmentation: segmentation.permute(back).contiguous(), probabilities: null };
+    if (withProbabilities) {
+      const full = zeros([K, ...properties.shape_before_cropping]);
+      full.select(0, 0).fill_(1);
+      cropBox(full, properties.bbox_used_for_cropping, 1).copy_(probabilities);
+      result.probabilities = full.permute([0, ...back.map((a) => a + 1)]).contiguous();
+    }
+    return result;
+  });
+}
+
+export interface WritePredictionOptions {
+  /** File ending of the label map (dataset.json file_ending), e.g. '.nii.gz'. */
+  fileEnding: string;
+  /** Also write `<base>.npz` (probabilities) and `<base>.json` (properties). */
+  saveProbabilities?: boolean;
+  probabilitiesDtype?: 'float32' | 'float16';
+}
+
+/** Writes `<base><fileEnding>` with the geometry of `properties.nifti_header`, plus the .npz/.json pair if asked. */
+export async function writePrediction(
+  outputBase: string,
+  prediction: OriginalSpacePrediction,
+  properties: ExportProperties & Pick<CaseProperties, 'nifti_header'>,
+  options: WritePredictionOptions,
+): Promise<void> {
+  const { segmentation, probabilities } = prediction;
+  const labels = segmentation.toTypedArray() as Uint8Array | Int16Array;
+  const writes: Promise<void>[] = [writeNifti(outputBase + options.fileEnding, labels, segmentation.shape, properties.nifti_header)];
+  if (options.saveProbabilities) {
+    if (!probabilities) throw new Error('writePrediction: saveProbabilities needs the probabilities');
+    const probs = { data: probabilities.toTypedArray() as Float32Array, shape: probabilities.shape, dtype: options.probabilitiesDtype ?? 'float32' };
+    writes.push(
+      writeNpz(`${outputBase}.npz`, { probabilities: probs }).then(() =>
+        writeFileAtomic(`${outputBase}.json`, new TextEncoder().encode(JSON.stringify(properties))),
+      ),
+    );
+  }
+  await Promise.all(writes);
+}

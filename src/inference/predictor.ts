@@ -1,0 +1,153 @@
+// nnUNetv2_predict for this port: raw images in, label maps (and optionally probabilities) out, folds ensembled by
+// averaging logits, each written with the geometry of its input.
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { UserError } from '../errors.js';
+import { type NiftiVolume, readNifti } from '../io/nifti.js';
+import { preprocessCase } from '../preprocessing/preprocess-case.js';
+import { type Tensor, tensor, tidy } from '../torch/index.js';
+import { BackgroundExporter } from './background-export.js';
+import type { ExportJob } from './export-job.js';
+import { logitsToOriginal } from './export.js';
+import { filesOfCase, findInputCases, type InputCase } from './input-files.js';
+import { type LoadModelOptions, type LoadedModel, loadModel } from './load-model.js';
+import { predictSlidingWindow } from './sliding-window.js';
+
+export interface InferenceOptions {
+  /** Default 0.5. */
+  stepSize?: number;
+  /** Mirroring test-time augmentation over the axes the trainer allowed. Default true. */
+  useMirroring?: boolean;
+  /** Tiles per forward pass. Default 1 on the CPU, 4 on CUDA. */
+  tileBatchSize?: number;
+}
+
+/** Logits [K, ...spatial] of one preprocessed case [C, ...spatial], averaged over the model's folds. */
+export function predictLogits(model: LoadedModel, data: Tensor, options: InferenceOptions = {}): Tensor {
+  const { stepSize = 0.5, useMirroring = true } = options;
+  const tileBatchSize = options.tileBatchSize ?? (model.device === 'cpu' ? 1 : 4);
+  return tidy(() => {
+    let sum: Tensor | null = null;
+    for (const network of model.networks) {
+      const logits = predictSlidingWindow(network, data, {
+        patchSize: model.configuration.patch_size,
+        numClasses: model.numClasses,
+        stepSize,
+        mirrorAxes: useMirroring ? model.mirrorAxes : [],
+        tileBatchSize,
+        device: model.device,
+      });
+      sum = sum === null ? logits : sum.add_(logits);
+    }
+    return (sum as Tensor).div_(model.networks.length);
+  });
+}
+
+/** Preprocesses the channels of one case and predicts its logits; the properties say how to export them. */
+function predictCase(model: LoadedModel, images: NiftiVolume[], options: InferenceOptions) {
+  const pre = preprocessCase(images, null, model.plans, model.configurationName, model.datasetJson);
+  const logits = tidy(() => predictLogits(model, tensor(pre.data, pre.shape), options));
+  return { logits, properties: pre.properties };
+}
+
+export interface PredictCasesOptions extends InferenceOptions, LoadModelOptions {
+  inputFolder: string;
+  outputFolder: string;
+  modelFolder: string;
+  saveProbabilities?: boolean;
+  /** Replace existing outputs; otherwise cases whose outputs exist are skipped. Default false. */
+  overwrite?: boolean;
+  /** Export on a worker thread while the next case is predicted. Default true. */
+  backgroundExport?: boolean;
+  onProgress?: (event: { caseId: string; index: number; total: number; status: 'predicted' | 'skipped' }) => void;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Predicts every case of a folder of raw images (`<case>_0000<ending>`, ...) into `outputFolder`. */
+export async function predictCases(options: PredictCasesOptions): Promise<{ predicted: string[]; skipped: string[] }> {
+  const model = await loadModel(options.modelFolder, options);
+  const exporter = new BackgroundExporter(options.backgroundExport ?? true);
+  try {
+    const ending = model.datasetJson.file_ending;
+    const cases = await findInputCases(options.inputFolder, ending, model.inputChannels);
+    await mkdir(options.outputFolder, { recursive: true });
+    // as nnU-Net, the output folder describes itself (nnUNetv2_ensemble reads these)
+    await writeFile(path.join(options.outputFolder, 'dataset.json'), JSON.stringify(model.datasetJson, null, 2));
+    await writeFile(path.join(options.outputFolder, 'plans.json'), JSON.stringify(model.plans, null, 2));
+    const outputs = (c: InputCase) => [path.join(options.outputFolder, c.id + ending), ...(options.saveProbabilities ? [path.join(options.outputFolder, `${c.id}.npz`)] : [])];
+    const predicted: string[] = [];
+    const skipped: string[] = [];
+    for (const [index, c] of cases.entries()) {
+      const report = (status: 'predicted' | 'skipped') => options.onProgress?.({ caseId: c.id, index, total: cases.length, status });
+      if (!options.overwrite && (await Promise.all(outputs(c).map(exists))).every(Boolean)) {
+        skipped.push(c.id);
+        report('skipped');
+        continue;
+      }
+      const images = await Promise.all(c.files.map(readNifti));
+      const { logits, properties } = predictCase(model, images, options);
+      const job: ExportJob = {
+        logits: logits.toTypedArray() as Float32Array,
+        shape: logits.shape,
+        properties,
+        plans: model.plans,
+        configuration: model.configuration,
+        outputBase: path.join(options.outputFolder, c.id),
+        options: { fileEnding: ending, saveProbabilities: options.saveProbabilities },
+      };
+      logits.dispose();
+      await exporter.submit(job);
+      predicted.push(c.id);
+      report('predicted');
+    }
+    await exporter.drain();
+    return { predicted, skipped };
+  } finally {
+    await exporter.close().catch(() => undefined);
+    model.dispose();
+  }
+}
+
+export interface PredictOptions extends InferenceOptions, LoadModelOptions {
+  /** Also return the softmax probabilities [K, ...shape]. */
+  returnProbabilities?: boolean;
+}
+
+export interface PredictResult {
+  /** Label map in C order with the input's array shape ([z, y, x]). */
+  labels: Uint8Array | Int16Array;
+  shape: number[];
+  probabilities?: Float32Array;
+}
+
+/**
+ * Library entry: predicts one case given as its channel volumes, a file, or a case prefix (`dir/case` for
+ * `dir/case_0000.nii.gz`, ...). Pass a LoadedModel to reuse a model across calls.
+ */
+export async function predict(input: NiftiVolume[] | string, model: string | LoadedModel, options: PredictOptions = {}): Promise<PredictResult> {
+  const loaded = typeof model === 'string' ? await loadModel(model, options) : model;
+  try {
+    let images: NiftiVolume[];
+    if (typeof input === 'string') {
+      const c = await filesOfCase(input, loaded.datasetJson.file_ending, loaded.inputChannels);
+      images = await Promise.all(c.files.map(readNifti));
+    } else images = input;
+    if (images.length !== loaded.inputChannels) throw new UserError(`the model needs ${loaded.inputChannels} channel(s), got ${images.length} volume(s)`);
+    const { logits, properties } = predictCase(loaded, images, options);
+    return tidy(() => {
+      const out = logitsToOriginal(logits, properties, loaded.plans, loaded.configuration, options.returnProbabilities ?? false);
+      logits.dispose();
+      const result: PredictResult = { labels: out.segmentation.toTypedArray() as Uint8Array | Int16Array, shape: out.segmentation.shape };
+      if (out.probabilities) result.probabilities = out.probabilities.toTypedArray() as Float32Array;
+      return result;
+    });
+  } finally {
+    if (typeof model === 'string') loaded.dispose();
+  }
+}

@@ -1,0 +1,65 @@
+// nnU-Net's perform_actual_validation: predict a fold's validation cases from the preprocessed data with the fold's
+// checkpoint, export them to fold_X/validation/ in the original geometry, and evaluate against gt_segmentations/.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { foldCases, loadOrCreateSplits, type Fold } from '../data/splits.js';
+import { evaluateFolder } from '../evaluation/evaluate-folder.js';
+import type { Summary } from '../evaluation/summary.js';
+import { labelValues } from '../planning/dataset-json.js';
+import { listPreprocessedCases, readPreprocessedCase } from '../preprocessing/preprocessed-store.js';
+import { type Device, tensor, tidy } from '../torch/index.js';
+import { BackgroundExporter } from './background-export.js';
+import { loadModel } from './load-model.js';
+import { predictLogits } from './predictor.js';
+
+export interface ValidateFoldOptions {
+  preprocessedDatasetDir: string;
+  resultsDatasetDir: string;
+  configuration: string;
+  fold: Fold;
+  plansName: string;
+  checkpointName: string;
+  saveProbabilities: boolean;
+  device: string;
+  echo?: (line: string) => void;
+}
+
+export async function validateFold(options: ValidateFoldOptions): Promise<Summary> {
+  const modelDir = path.join(options.resultsDatasetDir, `nnUNetTrainer__${options.plansName}__${options.configuration}`);
+  const model = await loadModel(modelDir, { folds: [options.fold], checkpointName: options.checkpointName, device: options.device as Device });
+  const exporter = new BackgroundExporter(true);
+  const outDir = path.join(modelDir, `fold_${options.fold}`, 'validation');
+  try {
+    const dataDir = path.join(options.preprocessedDatasetDir, model.configuration.data_identifier);
+    const identifiers = await listPreprocessedCases(dataDir);
+    const { val } = foldCases(await loadOrCreateSplits(options.preprocessedDatasetDir, identifiers), options.fold, identifiers);
+    await mkdir(outDir, { recursive: true });
+    for (const [i, id] of val.entries()) {
+      const c = await readPreprocessedCase(dataDir, id);
+      const logits = tidy(() => predictLogits(model, tensor(c.data, c.shape)));
+      const job = {
+        logits: logits.toTypedArray() as Float32Array,
+        shape: logits.shape,
+        properties: c.properties,
+        plans: model.plans,
+        configuration: model.configuration,
+        outputBase: path.join(outDir, id),
+        options: { fileEnding: model.datasetJson.file_ending, saveProbabilities: options.saveProbabilities },
+      };
+      logits.dispose();
+      await exporter.submit(job);
+      options.echo?.(`validation ${i + 1}/${val.length}: ${id}`);
+    }
+    await exporter.drain();
+  } finally {
+    await exporter.close().catch(() => undefined);
+    model.dispose();
+  }
+  const ignore = model.datasetJson.labels.ignore;
+  return evaluateFolder(path.join(options.preprocessedDatasetDir, 'gt_segmentations'), outDir, {
+    labels: labelValues(model.datasetJson).filter((l) => l !== 0 && l !== ignore),
+    ignoreLabel: ignore,
+    fileEnding: model.datasetJson.file_ending,
+    chill: true,
+  });
+}
