@@ -135,7 +135,10 @@ OP(IndexPutInplace) {
   c10::List<c10::optional<at::Tensor>> idx;
   auto arr = info[1].As<Napi::Array>();
   for (uint32_t i = 0; i < arr.Length(); ++i) idx.push_back(unwrapOptional(arr.Get(i)));
-  ARG_T(0).index_put_(idx, operand(info[2]), HAS(3) && ARG_BOOL(3));
+  auto& self = ARG_T(0);
+  // x[idx] = number: the number takes the destination's dtype, as Python's __setitem__ does
+  at::Tensor values = info[2].IsNumber() || info[2].IsBoolean() || info[2].IsBigInt() ? at::scalar_tensor(scalarArg(info[2]), self.options()) : unwrap(info[2]);
+  self.index_put_(idx, values, HAS(3) && ARG_BOOL(3));
   return info.Env().Undefined();
   NT_CATCH
 }

@@ -97,7 +97,7 @@ export function gaussianKernel1d(sigma: number, truncate = 4): Tensor {
   const values: number[] = [];
   for (let i = -radius; i <= radius; i++) values.push(Math.exp(-0.5 * (i / sigma) ** 2));
   const total = values.reduce((a, b) => a + b, 0);
-  return tensor(values.map((v) => v / total));
+  return tensor(values.map((v) => v / total), undefined, 'float64');
 }
 
 /** Separable Gaussian smoothing of [N, C, ...spatial], one σ per spatial axis (0 = skip), edges replicated. */
