@@ -44,10 +44,21 @@ export abstract class Module {
     for (const [name, child] of this.children) yield* child.namedModules(prefix ? `${prefix}.${name}` : name);
   }
 
+  /** Each parameter once, under its first name (a module registered twice, as DNA's decoder.encoder, is not repeated). */
   *namedParameters(): Generator<[string, Tensor]> {
+    const seen = new Set<Tensor>();
     for (const [prefix, module] of this.namedModules()) {
-      for (const [name, p] of module.params) if (p) yield [prefix ? `${prefix}.${name}` : name, p];
+      for (const [name, p] of module.params) {
+        if (!p || seen.has(p)) continue;
+        seen.add(p);
+        yield [prefix ? `${prefix}.${name}` : name, p];
+      }
     }
+  }
+
+  /** Each distinct module once. */
+  private uniqueModules(): Module[] {
+    return [...new Set(Array.from(this.namedModules(), ([, m]) => m))];
   }
 
   parameters(): Tensor[] {
@@ -60,7 +71,10 @@ export abstract class Module {
     }
   }
 
-  /** Parameters then buffers per module, in registration order, as torch's state_dict(). Tensors are shared, not copied. */
+  /**
+   * Parameters then buffers per module, in registration order, as torch's state_dict(): a module registered under two
+   * names appears under both, as in torch. Tensors are shared, not copied.
+   */
   stateDict(): StateDict {
     const out: StateDict = new Map();
     for (const [prefix, module] of this.namedModules()) {
@@ -99,7 +113,7 @@ export abstract class Module {
   }
 
   train(mode = true): this {
-    for (const [, m] of this.namedModules()) m.training = mode;
+    for (const m of this.uniqueModules()) m.training = mode;
     return this;
   }
   eval(): this {
@@ -108,7 +122,7 @@ export abstract class Module {
 
   /** Moves every parameter and buffer to a device or dtype (in the registry, so optimizers must be made after). */
   to(target: Parameters<Tensor['to']>[0]): this {
-    for (const [, module] of this.namedModules()) {
+    for (const module of this.uniqueModules()) {
       for (const [name, p] of module.params) {
         if (!p) continue;
         const moved = keep(p.detach().to(target)).requiresGrad_(true);
@@ -129,7 +143,7 @@ export abstract class Module {
   }
 
   dispose(): void {
-    for (const [, module] of this.namedModules()) {
+    for (const module of this.uniqueModules()) {
       for (const p of module.params.values()) p?.dispose();
       for (const b of module.buffers.values()) b.dispose();
     }

@@ -1,0 +1,26 @@
+// nnU-Net's Python flags (single-dash words, snake_case) are accepted and mapped to this CLI's kebab-case options,
+// so commands copied from nnU-Net documentation work.
+const WORD_FLAGS: Record<string, string> = {
+  '-djfile': '--dataset-json',
+  '-pfile': '--plans-file',
+  '-np': '--num-processes',
+  '-npfp': '--num-processes-fingerprint',
+  '-chk': '--checkpoint',
+  '-tr': '--trainer',
+  '-pl': '--planner',
+  '-overwrite_id': '--overwrite-id',
+  '-pretrained_weights': '--pretrained-weights',
+  '-num_epochs': '--num-epochs',
+  '-device': '--device',
+  '-step_size': '--step-size',
+};
+
+export function normalizeArgv(args: string[]): string[] {
+  return args.map((a) => {
+    const [flag, ...rest] = a.split('=');
+    let mapped = WORD_FLAGS[flag];
+    if (!mapped && /^--[a-z0-9]+(_[a-z0-9]+)+$/.test(flag)) mapped = flag.replace(/_/g, '-');
+    if (!mapped) return a;
+    return rest.length ? `${mapped}=${rest.join('=')}` : mapped;
+  });
+}

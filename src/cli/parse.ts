@@ -1,0 +1,28 @@
+// Option value parsers shared by the subcommands: each rejects bad input with a one-line message.
+import { InvalidArgumentError } from 'commander';
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  return n;
+}
+export function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got '${value}'`);
+  return n;
+}
+export function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative number, got '${value}'`);
+  return n;
+}
+export function fold(value: string): number | 'all' {
+  if (value === 'all') return 'all';
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`a fold is a non-negative integer or 'all', got '${value}'`);
+  return n;
+}
+export function device(value: string): string {
+  if (!/^(cpu|cuda(:\d+)?)$/.test(value)) throw new InvalidArgumentError(`device must be cpu, cuda or cuda:N, got '${value}'`);
+  return value;
+}
