@@ -10,9 +10,13 @@ export function progressBar(title: string, enabled = true): ProgressReporter {
   if (!enabled) return { update() {}, stop() {} };
   if (!process.stderr.isTTY) {
     let lastPrinted = -1;
+    let lastDone = 0;
     return {
       update(done, total, label) {
         const pct = Math.floor((100 * done) / Math.max(total, 1));
+        // a count that starts over (the next configuration) is reported from its start
+        if (done < lastDone) lastPrinted = -1;
+        lastDone = done;
         if (pct >= lastPrinted + 10 || done === total) {
           lastPrinted = pct;
           console.error(`${title}${label ? ` ${label}` : ''}: ${done}/${total}`);

@@ -1,10 +1,9 @@
 // Worker-thread entry: builds batches for the main thread (see batch-loader.ts).
 import { parentPort, workerData } from 'node:worker_threads';
-import { setNumThreads } from '../torch/index.js';
 import { type BatchStreamConfig, BatchSource } from './batch-source.js';
 
-// One intra-op thread per worker: the training step owns the cores.
-setNumThreads(1);
+// No setNumThreads here: libtorch's thread setting is partly process-wide (the BLAS pool), so changing it in a worker
+// changes how the training step partitions its sums and breaks bit-exact resumption.
 const source = new BatchSource(workerData as BatchStreamConfig);
 parentPort?.on('message', (index: number) => {
   source.makeBatch(index).then(

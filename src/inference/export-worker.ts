@@ -1,10 +1,9 @@
 // Worker-thread entry: exports cases (resampling, argmax, file writing) while the main thread predicts the next one.
 import { parentPort } from 'node:worker_threads';
-import { setNumThreads } from '../torch/index.js';
 import { type ExportJob, runExportJob } from './export-job.js';
 
-// One intra-op thread: the sliding window on the main thread owns the cores.
-setNumThreads(1);
+// No setNumThreads here: libtorch's thread setting is partly process-wide, so a worker changing it would change the
+// main thread's numerics while it predicts.
 parentPort?.on('message', (job: ExportJob) => {
   runExportJob(job).then(
     () => parentPort?.postMessage({ ok: true }),

@@ -71,7 +71,10 @@ export interface InterpolateOptions {
 }
 /** Resizes [N, C, ...spatial]; as torch.nn.functional.interpolate. */
 export function interpolate(x: Tensor, options: InterpolateOptions): Tensor {
-  return new Tensor(native.interpolate(x.native, options.size, options.scaleFactor, options.mode ?? 'nearest', options.alignCorners));
+  const mode = options.mode ?? 'nearest';
+  // torch's default for the interpolating modes, passed explicitly (libtorch warns on every call otherwise)
+  const alignCorners = options.alignCorners ?? (/linear|cubic/.test(mode) ? false : undefined);
+  return new Tensor(native.interpolate(x.native, options.size, options.scaleFactor, mode, alignCorners));
 }
 
 /** Sampling grid for a batch of affine matrices theta [N, d, d+1]; size = [N, C, ...spatial]. */

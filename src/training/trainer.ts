@@ -282,6 +282,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       await writeProgressPlot(logger.stateDict(), path.join(out, 'progress.png'));
       if (action === 'anneal') log.print(earlyStopping?.triggerMessage() ?? '');
       if (action === 'stop') {
+        if (earlyStopping && !earlyStopping.annealing && earlyStopping.annealStartEpoch === null) log.print(earlyStopping.triggerMessage());
         log.print(earlyStopping?.stopMessage() ?? 'early stopping');
         stoppedEarly = true;
         epoch++;

@@ -1,16 +1,17 @@
 import { Command } from 'commander';
 import { convertMsd } from '../../planning/convert-msd.js';
 import { baseFolder } from '../../planning/paths.js';
+import { addFolderOptions } from '../folders.js';
 import { positiveInt } from '../parse.js';
 
 export function convertMsdCommand(): Command {
-  return new Command('convert-msd')
+  const cmd = new Command('convert-msd')
+    .summary('convert a Medical Segmentation Decathlon task into nnUNet_raw')
     .description('Convert a Medical Segmentation Decathlon TaskXX_Name folder into nnUNet_raw/DatasetXXX_Name (nnUNetv2_convert_MSD_dataset)')
     .requiredOption('-i, --input <dir>', 'the MSD task folder (TaskXX_Name with dataset.json, imagesTr, labelsTr)')
-    .option('--overwrite-id <n>', 'dataset id to use instead of the task number', positiveInt)
-    .option('--raw <dir>', 'nnUNet_raw folder (default: $nnUNet_raw)')
-    .action(async (o: { input: string; overwriteId?: number; raw?: string }) => {
-      const result = await convertMsd(o.input, baseFolder('raw', o.raw), o.overwriteId);
-      console.log(`Converted into ${JSON.stringify(result)}`);
-    });
+    .option('--overwrite-id <n>', 'dataset id to use (default: the task number XX)', positiveInt);
+  return addFolderOptions(cmd, ['raw']).action(async (o: { input: string; overwriteId?: number; raw?: string }) => {
+    const r = await convertMsd(o.input, baseFolder('raw', o.raw), o.overwriteId);
+    console.log(`converted into ${r.datasetDir}: ${r.numTrainingImages} training and ${r.numTestImages} test case(s)`);
+  });
 }

@@ -1,14 +1,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { formatDiceTable } from '../../evaluation/dice-table.js';
-import { evaluateFolder } from '../../evaluation/evaluate-folder.js';
-import { predictCases } from '../../inference/predictor.js';
-import { labelValues, loadDatasetJson } from '../../planning/dataset-json.js';
-import { planAndPreprocess } from '../../preprocessing/plan-and-preprocess.js';
-import { train, modelFolder } from '../../training/trainer.js';
 import { UserError } from '../../errors.js';
 import { generateSyntheticDataset } from '../demo/synthetic-dataset.js';
+import { diceReport, evaluateWithDatasetJson } from '../evaluate-dataset.js';
 import { nonNegativeInt, positiveInt } from '../parse.js';
 import { progressBar } from '../progress.js';
 
@@ -27,19 +22,26 @@ interface DemoOptions {
 
 export function demoCommand(): Command {
   return new Command('demo')
+    .summary('generate data, plan, preprocess, train, predict and evaluate in one go')
     .description('From nothing to a trained model: generate a small 3D dataset (or take --dataset), plan, preprocess, train with early stopping, predict held-out cases, print a Dice table')
     .option('-o, --output <dir>', 'folder for nnUNet_raw, nnUNet_preprocessed, nnUNet_results and predictions', 'nnunet_demo')
     .option('--dataset <dir>', "run on your own raw dataset folder (DatasetXXX_Name with imagesTr, labelsTr, dataset.json) instead of generated data; held-out cases are imagesTs with labelsTs when present")
     .option('--seed <n>', 'seed of the generated data and of training', nonNegativeInt, 12345)
-    .option('--num-epochs <n>', 'training budget: epochs', positiveInt, 40)
+    .option('--num-epochs <n>', 'training budget: epochs', positiveInt, 20)
     .option('--iterations-per-epoch <n>', 'training budget: iterations per epoch', positiveInt, 12)
     .option('--val-iterations <n>', 'validation iterations per epoch', positiveInt, 4)
     .option('--patience <n>', 'early-stopping patience in epochs (on the EMA pseudo Dice)', positiveInt, 8)
     .option('-c, --configuration <name>', 'configuration to train', '3d_fullres')
     .option('--num-workers <n>', 'background data-augmentation threads', nonNegativeInt, 1)
-    .option('--no-progress', 'no progress bars')
+    .option('--no-progress', 'no progress bars (default: bars on a terminal, plain lines otherwise)')
     .action(async (o: DemoOptions) => {
       const started = Date.now();
+      // libtorch loads when the command runs, not at startup: --help and usage errors answer at once
+      const [{ planAndPreprocess }, { train, modelFolder }, { predictCases }] = await Promise.all([
+        import('../../preprocessing/plan-and-preprocess.js'),
+        import('../../training/trainer.js'),
+        import('../../inference/predictor.js'),
+      ]);
       const root = path.resolve(o.output);
       const dirs = { raw: path.join(root, 'nnUNet_raw'), preprocessed: path.join(root, 'nnUNet_preprocessed'), results: path.join(root, 'nnUNet_results') };
       let datasetName: string;
@@ -62,6 +64,8 @@ export function demoCommand(): Command {
         datasetId: datasetName,
         dirs,
         verifyIntegrity: true,
+        // the raw data may have changed since an earlier run into the same folder (another --seed)
+        clean: true,
         configurations: [o.configuration],
         numProcesses: 2,
         onPreprocessProgress: (p) => pp.update(p.done, p.total, p.configuration),
@@ -105,10 +109,8 @@ export function demoCommand(): Command {
         return;
       }
       console.log('[5/5] evaluating against the held-out labels');
-      const dj = await loadDatasetJson(path.join(rawDatasetDir, 'dataset.json'));
-      const summary = await evaluateFolder(testLabels, predictions, { labels: labelValues(dj), fileEnding: dj.file_ending });
-      const names = Object.fromEntries(Object.entries(dj.labels).map(([name, v]) => [String(v), name]));
-      console.log(formatDiceTable(summary, { classNames: names, perCase: true }));
+      const { summary, datasetJson } = await evaluateWithDatasetJson(testLabels, predictions, path.join(rawDatasetDir, 'dataset.json'));
+      console.log(diceReport(summary, datasetJson, true));
       const fold0 = path.join(model, 'fold_0');
       console.log(
         [

@@ -1,10 +1,8 @@
+import { existsSync } from 'node:fs';
 import { Command } from 'commander';
-import { predictCases } from '../../inference/predictor.js';
-import { modelFolder } from '../../training/trainer.js';
 import { UserError } from '../../errors.js';
-import { baseFolder } from '../../planning/paths.js';
 import { datasetName, folder, type FolderOptions } from '../folders.js';
-import { device, fold, nonNegativeNumber, positiveInt } from '../parse.js';
+import { device, fold, fraction, positiveInt } from '../parse.js';
 import { progressBar } from '../progress.js';
 
 interface PredictCliOptions extends FolderOptions {
@@ -27,37 +25,37 @@ interface PredictCliOptions extends FolderOptions {
 
 export function predictCommand(): Command {
   return new Command('predict')
-    .description('Segment new images with a trained model, in their own geometry (nnUNetv2_predict)')
+    .summary('segment new images with a trained model')
+    .description('Segment new images with a trained model, in their own geometry (nnUNetv2_predict). Give the model as -m MODEL_FOLDER or as -d DATASET -c CONFIGURATION.')
     .requiredOption('-i, --input <dir>', 'folder of images named <case>_0000.nii.gz, <case>_0001.nii.gz, ...')
     .requiredOption('-o, --output <dir>', 'folder for the label maps (created)')
-    .option('-d, --dataset-id <id>', 'dataset id or name (with -c; or give -m)')
-    .option('-c, --configuration <name>', '2d, 3d_fullres, 3d_lowres')
+    .option('-d, --dataset-id <id>', 'dataset id or name, found in the results folder (with -c; or give -m)')
+    .option('-c, --configuration <name>', 'configuration of the model: 2d, 3d_fullres, 3d_lowres (with -d)')
     .option('-m, --model <dir>', 'model folder (nnUNetTrainer__<plans>__<config>) instead of -d/-c')
-    .option('-p, --plans <name>', 'plans identifier', 'nnUNetPlans')
+    .option('-p, --plans <name>', 'plans identifier (with -d/-c)', 'nnUNetPlans')
     .option('-f, --folds <folds...>', "folds to ensemble (default: every fold with the checkpoint); 'all' for fold all", (v: string, prev: (number | 'all')[] = []) => [...prev, fold(v)])
     .option('--checkpoint <file>', 'checkpoint file name in each fold folder', 'checkpoint_final.pth')
-    .option('--step-size <s>', 'sliding-window step as a fraction of the patch', nonNegativeNumber, 0.5)
-    .option('--disable-tta', 'no mirroring test-time augmentation (faster, slightly worse)')
-    .option('--save-probabilities', 'also write <case>.npz with softmax probabilities and <case>.json properties')
-    .option('--overwrite', 'predict cases whose output already exists')
+    .option('--step-size <s>', 'sliding-window step as a fraction of the patch size, in (0, 1]', fraction, 0.5)
+    .option('--disable-tta', 'no mirroring test-time augmentation (faster, slightly worse; default: mirror)')
+    .option('--save-probabilities', 'also write <case>.npz with softmax probabilities and <case>.json properties (for ensemble)')
+    .option('--overwrite', 'predict cases whose output already exists (default: skip them)')
     .option('--device <device>', 'cpu, cuda or cuda:N', device, 'cpu')
-    .option('--tile-batch-size <n>', 'tiles per forward pass', positiveInt)
-    .option('--results <dir>', 'nnUNet_results folder (default: $nnUNet_results)')
-    .option('--raw <dir>', 'nnUNet_raw folder (to resolve -d)')
-    .option('--preprocessed <dir>', 'nnUNet_preprocessed folder (to resolve -d)')
-    .option('--no-progress', 'no progress bar')
+    .option('--tile-batch-size <n>', 'sliding-window tiles per forward pass (default: 1 on cpu, 4 on cuda)', positiveInt)
+    .option('--results <dir>', 'nnUNet_results folder, to resolve -d (default: $nnUNet_results)')
+    .option('--raw <dir>', 'nnUNet_raw folder, to resolve -d when the results folder lacks it (default: $nnUNet_raw)')
+    .option('--preprocessed <dir>', 'nnUNet_preprocessed folder, to resolve -d likewise (default: $nnUNet_preprocessed)')
+    .option('--no-progress', 'no progress bar (default: a bar on a terminal, plain lines otherwise)')
     .action(async (o: PredictCliOptions) => {
+      // libtorch loads when the command runs, not at startup: --help and usage errors answer at once
+      const [{ predictCases }, { modelFolder }] = await Promise.all([import('../../inference/predictor.js'), import('../../training/trainer.js')]);
       let model = o.model;
       if (!model) {
         if (!o.datasetId || !o.configuration) throw new UserError('predict needs -m MODEL_FOLDER, or -d DATASET and -c CONFIGURATION');
-        let name: string;
-        try {
-          name = await datasetName(o.datasetId, o, 'preprocessed');
-        } catch {
-          name = await (await import('../../planning/paths.js')).resolveDatasetName(o.datasetId, baseFolder('results', o.results));
-        }
+        const name = await datasetName(o.datasetId, o, ['results', 'preprocessed', 'raw']);
         model = modelFolder(folder('results', o, name), o.plans, o.configuration);
       }
+      if (!existsSync(o.input)) throw new UserError(`${o.input}: input folder not found`);
+      if (!existsSync(model)) throw new UserError(`${model}: model folder not found${o.model ? '' : ' (train this dataset and configuration first)'}`);
       const bar = progressBar('predict', o.progress);
       const r = await predictCases({
         inputFolder: o.input,

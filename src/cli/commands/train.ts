@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { Command, Option } from 'commander';
-import { train } from '../../training/trainer.js';
-import { validateFold } from '../../inference/validate-fold.js';
+import { UserError } from '../../errors.js';
+import type { TrainResult } from '../../training/trainer.js';
 import { addFolderOptions, datasetName, folder, type FolderOptions } from '../folders.js';
 import { device, fold, nonNegativeInt, nonNegativeNumber, positiveInt } from '../parse.js';
 
@@ -27,37 +29,57 @@ interface TrainCliOptions extends FolderOptions {
   progress: boolean;
 }
 
+function trainingSummary(r: TrainResult): string {
+  const best = r.bestEma === null ? 'no validation yet' : `best EMA pseudo Dice ${r.bestEma.toFixed(4)} at epoch ${r.bestEpoch}`;
+  return `${r.epochs} epoch(s)${r.stoppedEarly ? ' (stopped early)' : ''}, ${best}`;
+}
+
 export function trainCommand(): Command {
   const cmd = new Command('train')
-    .description('Train a U-Net on preprocessed data (nnUNetv2_train), with early stopping and exact resume')
+    .summary('train a U-Net on a preprocessed dataset')
+    .description('Train a U-Net on preprocessed data (nnUNetv2_train), with early stopping and exact resume, then validate the fold')
     .argument('<dataset>', 'dataset id (4) or name (Dataset004_Hippocampus)')
     .argument('<configuration>', 'plans configuration: 2d, 3d_fullres, 3d_lowres')
     .argument('<fold>', "fold 0-4 of splits_final.json, or 'all'", fold)
     .option('-p, --plans <name>', 'plans identifier', 'nnUNetPlans')
-    .option('--num-epochs <n>', 'epochs (nnU-Net: 1000)', positiveInt, 1000)
-    .option('--iterations-per-epoch <n>', 'training iterations per epoch', positiveInt, 250)
-    .option('--val-iterations <n>', 'validation iterations per epoch (pseudo Dice)', positiveInt, 50)
     .option('--seed <n>', 'seed of every random draw (weights, sampling, augmentation)', nonNegativeInt, 12345)
     .option('--device <device>', 'cpu, cuda or cuda:N', device, 'cpu')
+    .option('--num-workers <n>', 'background data-augmentation threads', nonNegativeInt, 1)
+    .option('--no-progress', 'no progress bar (default: a bar on a terminal)')
+    .optionsGroup('Training budget:')
+    .option('--num-epochs <n>', 'epochs, as nnU-Net', positiveInt, 1000)
+    .option('--iterations-per-epoch <n>', 'training iterations per epoch, as nnU-Net', positiveInt, 250)
+    .option('--val-iterations <n>', 'validation iterations per epoch, for the pseudo Dice, as nnU-Net', positiveInt, 50)
     .option('--save-every <n>', 'write checkpoint_latest every n epochs (nnU-Net: 50)', positiveInt, 1)
-    .option('--c', 'continue from the newest valid checkpoint of this fold')
-    .option('--allow-schedule-change', 'with --c: accept a different epoch count, iterations, plans or fold')
-    .option('--pretrained-weights <file>', 'initialize from an nnunet-ts or nnU-Net checkpoint (segmentation heads skipped)')
+    .optionsGroup('Resume and fine-tuning:')
+    .option('--c', 'continue from the newest valid checkpoint of this fold (default: start anew)')
+    .option('--allow-schedule-change', 'with --c: accept a different epoch count, iterations, plans or fold (default: refuse)')
+    .option('--pretrained-weights <file>', 'initialize from an nnunet-ts or nnU-Net checkpoint, segmentation heads skipped (default: random init)')
     .option('--warmup-epochs <k>', 'linear LR warmup epochs before the poly schedule (fine-tuning)', nonNegativeInt, 0)
-    .option('--early-stopping-patience <n>', 'stop after n epochs without improvement (off by default)', positiveInt)
+    .optionsGroup('Early stopping (off unless --early-stopping-patience is given):')
+    .option('--early-stopping-patience <n>', 'stop after n epochs without improvement (default: off)', positiveInt)
     .option('--early-stopping-min-delta <d>', 'improvement smaller than this does not count', nonNegativeNumber, 0)
     .addOption(new Option('--early-stopping-metric <metric>', 'monitored value (max for Dice, min for loss)').choices(['ema_fg_dice', 'mean_fg_dice', 'val_loss']).default('ema_fg_dice'))
     .option('--early-stopping-anneal <k>', 'on trigger, first run k epochs with the LR falling linearly to 0', nonNegativeInt, 0)
-    .option('--num-workers <n>', 'background data-augmentation threads', nonNegativeInt, 1)
+    .optionsGroup('Final validation:')
     .option('--val', 'only run the final validation (needs checkpoint_final.pth)')
-    .option('--val-best', 'validate with checkpoint_best.pth instead of checkpoint_final.pth')
-    .option('--npz', 'also save softmax probabilities of the validation cases')
-    .option('--no-progress', 'no progress bar');
+    .option('--val-best', 'validate with checkpoint_best.pth (default: checkpoint_final.pth)')
+    .option('--npz', 'also save softmax probabilities of the validation cases (default: off)')
+    .optionsGroup('Folders:');
   return addFolderOptions(cmd).action(async (dataset: string, configuration: string, f: number | 'all', o: TrainCliOptions) => {
-    const name = await datasetName(dataset, o, 'preprocessed');
-    const common = { preprocessedDatasetDir: folder('preprocessed', o, name), resultsDatasetDir: folder('results', o, name), configuration, fold: f, plansName: o.plans };
+    const started = Date.now();
+    // libtorch loads when the command runs, not at startup: --help and usage errors answer at once
+    const [{ train, foldFolder }, { validateFold }] = await Promise.all([import('../../training/trainer.js'), import('../../inference/validate-fold.js')]);
+    const name = await datasetName(dataset, o, ['preprocessed', 'raw']);
+    const preprocessedDatasetDir = folder('preprocessed', o, name);
+    const plansFile = path.join(preprocessedDatasetDir, `${o.plans}.json`);
+    if (!existsSync(plansFile)) {
+      throw new UserError(`${name} is not preprocessed: ${plansFile} not found; run \`nnunet plan-and-preprocess -d ${dataset} -c ${configuration}\` first`);
+    }
+    const common = { preprocessedDatasetDir, resultsDatasetDir: folder('results', o, name), configuration, fold: f, plansName: o.plans };
+    let trained: TrainResult | null = null;
     if (!o.val) {
-      const result = await train({
+      trained = await train({
         ...common,
         numEpochs: o.numEpochs,
         iterationsPerEpoch: o.iterationsPerEpoch,
@@ -73,12 +95,15 @@ export function trainCommand(): Command {
         numWorkers: o.numWorkers,
         progressBar: o.progress && process.stderr.isTTY,
       });
-      if (result.interrupted) {
-        process.exitCode = result.interrupted === 'SIGINT' ? 130 : 143;
+      if (trained.interrupted) {
+        console.log(`interrupted by ${trained.interrupted} after ${trainingSummary(trained)}; resume with --c`);
+        process.exitCode = trained.interrupted === 'SIGINT' ? 130 : 143;
         return;
       }
     }
     const summary = await validateFold({ ...common, checkpointName: o.valBest ? 'checkpoint_best.pth' : 'checkpoint_final.pth', saveProbabilities: o.npz ?? false, device: o.device, echo: (l) => console.log(l) });
-    console.log(`Validation: mean foreground Dice ${summary.foreground_mean.Dice.toFixed(4)} (${summary.metric_per_case.length} cases)`);
+    const validation = `validation mean foreground Dice ${summary.foreground_mean.Dice.toFixed(4)} (${summary.metric_per_case.length} cases)`;
+    const seconds = ((Date.now() - started) / 1000).toFixed(0);
+    console.log(`${name} ${configuration} fold ${f}: ${trained ? `${trainingSummary(trained)}, ` : ''}${validation}; ${seconds} s; ${foldFolder(common.resultsDatasetDir, o.plans, configuration, f)}`);
   });
 }

@@ -1,0 +1,105 @@
+// Exact resumption: SIGKILL at a random moment, or SIGINT, then `train --c` ends with weights bitwise identical to an
+// uninterrupted run. Runs the real CLI in child processes.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { before, test } from 'node:test';
+import { loadPth } from '../../../src/torch/serialization/pth-file.js';
+import { type Tensor, dispose } from '../../../src/torch/index.js';
+import { foldFolder } from '../../../src/training/trainer.js';
+import { type TinyDataset, tinyDataset } from './fixture.js';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+let data: TinyDataset;
+before(async () => {
+  data = await tinyDataset();
+});
+
+function startTrain(results: string, extra: string[] = []): ChildProcess {
+  const args = ['--import', 'tsx', 'src/cli/main.ts', 'train', data.datasetName, '3d_fullres', '0', '--preprocessed', data.preprocessed, '--results', results,
+    '--num-epochs', '3', '--iterations-per-epoch', '6', '--val-iterations', '2', '--seed', '3', '--no-progress', ...extra];
+  return spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function finished(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> {
+  let output = '';
+  child.stdout?.on('data', (d) => (output += d));
+  child.stderr?.on('data', (d) => (output += d));
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, output })));
+}
+
+async function trainToEnd(results: string, extra: string[] = []): Promise<string> {
+  const r = await finished(startTrain(results, extra));
+  assert.equal(r.code, 0, r.output);
+  return r.output;
+}
+
+async function waitFor(file: string, timeoutMs = 120_000): Promise<void> {
+  const start = Date.now();
+  while (!existsSync(file)) {
+    if (Date.now() - start > timeoutMs) throw new Error(`${file} did not appear`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Hash of the final network weights and optimizer momentum buffers. */
+async function finalStateHash(results: string): Promise<string> {
+  const ckpt = (await loadPth(path.join(foldFolder(path.join(results, data.datasetName), 'nnUNetPlans', '3d_fullres', 0), 'checkpoint_final.pth'))) as {
+    network_weights: Record<string, Tensor>;
+    optimizer_state: { state: Map<number, Record<string, Tensor>> };
+  };
+  const h = createHash('sha256');
+  for (const [k, t] of Object.entries(ckpt.network_weights)) h.update(k).update(t.toBuffer());
+  for (const [i, s] of ckpt.optimizer_state.state) h.update(String(i)).update(s.momentum_buffer.toBuffer());
+  dispose(ckpt);
+  return h.digest('hex');
+}
+
+let reference = '';
+async function referenceHash(): Promise<string> {
+  if (!reference) {
+    const results = path.join(data.root, 'uninterrupted');
+    await trainToEnd(results);
+    reference = await finalStateHash(results);
+  }
+  return reference;
+}
+
+test('SIGKILL at a random moment, then --c: final weights bitwise identical to an uninterrupted run', async () => {
+  const expected = await referenceHash();
+  const results = path.join(data.root, 'killed');
+  const child = startTrain(results);
+  const done = finished(child);
+  const fold = foldFolder(path.join(results, data.datasetName), 'nnUNetPlans', '3d_fullres', 0);
+  await waitFor(path.join(fold, 'checkpoint_latest.pth'));
+  // somewhere inside the second epoch, possibly while a checkpoint is being written
+  await new Promise((r) => setTimeout(r, 200 + Math.floor(Math.random() * 1500)));
+  child.kill('SIGKILL');
+  const killed = await done;
+  assert.equal(killed.signal, 'SIGKILL');
+  const output = await trainToEnd(results, ['--c']);
+  assert.match(output, /Resuming from checkpoint_\w+\.pth at epoch \d/);
+  assert.equal(await finalStateHash(results), expected);
+});
+
+test('SIGINT writes checkpoint_latest, says how to resume, exits 130; --c then matches the uninterrupted run', async () => {
+  const expected = await referenceHash();
+  const results = path.join(data.root, 'interrupted');
+  const child = startTrain(results);
+  const done = finished(child);
+  const fold = foldFolder(path.join(results, data.datasetName), 'nnUNetPlans', '3d_fullres', 0);
+  const latest = path.join(fold, 'checkpoint_latest.pth');
+  await waitFor(latest);
+  const firstWrite = statSync(latest).mtimeMs;
+  await new Promise((r) => setTimeout(r, 300));
+  child.kill('SIGINT');
+  const r = await done;
+  assert.equal(r.code, 130, r.output);
+  assert.match(r.output, /Resume with the same command plus --c/);
+  assert.ok(statSync(latest).mtimeMs >= firstWrite);
+  await trainToEnd(results, ['--c']);
+  assert.equal(await finalStateHash(results), expected);
+});
