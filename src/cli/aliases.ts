@@ -1,13 +1,11 @@
 // nnU-Net's Python flags (single-dash words, snake_case) are accepted and mapped to this CLI's kebab-case options,
-// so commands copied from nnU-Net documentation work.
+// so commands copied from nnU-Net documentation work. Only flags with a counterpart here are mapped, so an
+// unsupported one (-tr, -pl, -pfile) is reported as the user typed it.
 const WORD_FLAGS: Record<string, string> = {
   '-djfile': '--dataset-json',
-  '-pfile': '--plans-file',
   '-np': '--num-processes',
   '-npfp': '--num-processes-fingerprint',
   '-chk': '--checkpoint',
-  '-tr': '--trainer',
-  '-pl': '--planner',
   '-overwrite_id': '--overwrite-id',
   '-pretrained_weights': '--pretrained-weights',
   '-num_epochs': '--num-epochs',

@@ -3,7 +3,7 @@
 import { formatDiceTable } from '../evaluation/dice-table.js';
 import { type EvaluateFolderOptions, evaluateFolder } from '../evaluation/evaluate-folder.js';
 import type { Summary } from '../evaluation/summary.js';
-import { type DatasetJson, labelValues, loadDatasetJson } from '../planning/dataset-json.js';
+import { type DatasetJson, foregroundLabels, loadDatasetJson } from '../planning/dataset-json.js';
 import { UserError } from '../errors.js';
 
 export async function evaluateWithDatasetJson(
@@ -14,7 +14,7 @@ export async function evaluateWithDatasetJson(
 ): Promise<{ summary: Summary; datasetJson: DatasetJson }> {
   const datasetJson = await loadDatasetJson(datasetJsonFile);
   const ignore = datasetJson.labels.ignore;
-  const labels = labelValues(datasetJson).filter((v) => v !== 0 && v !== ignore);
+  const labels = foregroundLabels(datasetJson);
   if (labels.length === 0) throw new UserError(`${datasetJsonFile}: declares no foreground label to evaluate`);
   const summary = await evaluateFolder(refDir, predDir, { ...options, labels, ignoreLabel: options.ignoreLabel ?? ignore, fileEnding: datasetJson.file_ending });
   return { summary, datasetJson };

@@ -94,7 +94,7 @@ export async function evaluateFolder(refDir: string, predDir: string, options: E
   const predSet = new Set(predFiles);
   const missing = refFiles.filter((f) => !predSet.has(f));
   if (missing.length > 0 && !chill) {
-    throw new UserError(`${predDir}: no prediction for reference case(s) ${missing.join(', ')} (use chill to evaluate only the predicted cases)`);
+    throw new UserError(`${predDir}: no prediction for reference case(s) ${missing.join(', ')} (pass --chill to evaluate only the predicted cases)`);
   }
   if (predFiles.length === 0) throw new UserError(`${predDir} holds no *${fileEnding} predictions`);
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { foldCases, loadOrCreateSplits, type Fold } from '../data/splits.js';
 import { evaluateFolder } from '../evaluation/evaluate-folder.js';
 import type { Summary } from '../evaluation/summary.js';
-import { labelValues } from '../planning/dataset-json.js';
+import { foregroundLabels } from '../planning/dataset-json.js';
 import { listPreprocessedCases, readPreprocessedCase } from '../preprocessing/preprocessed-store.js';
 import { type Device, tensor, tidy } from '../torch/index.js';
 import { BackgroundExporter } from './background-export.js';
@@ -57,7 +57,7 @@ export async function validateFold(options: ValidateFoldOptions): Promise<Summar
   }
   const ignore = model.datasetJson.labels.ignore;
   return evaluateFolder(path.join(options.preprocessedDatasetDir, 'gt_segmentations'), outDir, {
-    labels: labelValues(model.datasetJson).filter((l) => l !== 0 && l !== ignore),
+    labels: foregroundLabels(model.datasetJson),
     ignoreLabel: ignore,
     fileEnding: model.datasetJson.file_ending,
     chill: true,

@@ -95,4 +95,9 @@ export function labelValues(json: DatasetJson): number[] {
   return [...new Set(Object.values(json.labels))].sort((a, b) => a - b);
 }
 
+/** The labels nnU-Net evaluates: every declared value except background (0) and the ignore label. */
+export function foregroundLabels(json: DatasetJson): number[] {
+  return labelValues(json).filter((v) => v !== 0 && v !== json.labels.ignore);
+}
+
 export const numChannels = (json: DatasetJson): number => Object.keys(json.channel_names).length;

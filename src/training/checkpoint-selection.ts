@@ -103,5 +103,5 @@ export function checkScheduleCompatibility(saved: ScheduleSettings, requested: S
 /** Refusal message for a resume whose schedule differs from the checkpoint's. */
 export function scheduleMismatchMessage(checkpointPath: string, differences: readonly ScheduleDifference[]): string {
   const list = differences.map((d) => `${d.setting}: saved ${JSON.stringify(d.saved)}, requested ${JSON.stringify(d.requested)}`);
-  return `${checkpointPath} was trained with a different schedule (${list.join('; ')}); start a new run or resume with the saved settings`;
+  return `${checkpointPath} was trained with a different schedule (${list.join('; ')}); resume with the saved settings, start a new run, or pass --allow-schedule-change to continue with the new ones (the LR schedule jumps)`;
 }

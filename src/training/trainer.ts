@@ -156,7 +156,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       startIteration = resume.data.resume_iteration ?? 0;
       partialLossSum = resume.data.partial_train_loss_sum ?? 0;
       dispose(ckpt);
-      log.print(`Resuming from ${path.basename(choice.path)} at epoch ${epoch}`);
+      log.print(`Resuming from ${path.basename(choice.path)} at epoch ${epoch}${startIteration ? `, iteration ${startIteration}` : ''}`);
     }
   } else if (options.pretrainedWeights) {
     await loadPretrainedWeights(network, options.pretrainedWeights);
@@ -184,6 +184,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const valLoader = new BatchLoader({ ...loaderConfig, caseIds: cases.val, stream: 'val' }, { numWorkers: Math.min(numWorkers, 1), startIndex: epoch * valIterations });
   const loss = { batchDice: config.batch_dice };
   const stop = stopRequest();
+  let interruptedAt = '';
   let stoppedEarly = false;
 
   /** nextEpoch: the epoch a resume starts; iteration/lossSum: where inside it (0 at epoch ends). */
@@ -235,6 +236,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         bar?.update(it + 1, { epoch, loss: l.toFixed(4) });
         if (stop.signal && it + 1 < iterations) {
           bar?.stop();
+          interruptedAt = `during epoch ${epoch}, after iteration ${it + 1} of ${iterations}`;
           await checkpoint('checkpoint_latest.pth', epoch, it + 1, lossSum);
           break;
         }
@@ -302,7 +304,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   const interrupted = stop.signal;
   if (interrupted) {
-    log.print(`Interrupted by ${interrupted}: state saved in checkpoint_latest.pth (epoch ${epoch}). Resume with the same command plus --c`);
+    log.print(`Interrupted by ${interrupted} ${interruptedAt || `after epoch ${epoch - 1}`}: state saved in checkpoint_latest.pth. Resume with the same command plus --c`);
   } else {
     await checkpoint('checkpoint_final.pth', epoch);
     await rm(path.join(out, 'checkpoint_latest.pth'), { force: true });

@@ -40,15 +40,17 @@ function assertUsageError(r: CliResult, pattern: RegExp): void {
 }
 
 test('a wrong option or value is one line on stderr and exit code 2', async () => {
-  const [unknown, badFold, misspelt, noArgs] = await Promise.all([
+  const [unknownCommand, unknown, badFold, badStep, noArgs] = await Promise.all([
+    runCli(['tain', '4']),
     runCli(['train', '4', '3d_fullres', '0', '--bogus']),
     runCli(['train', '4', '3d_fullres', 'x']),
     runCli(['predict', '-i', 'in', '-o', 'out', '--step-size', '0']),
     runCli(['evaluate', 'ref', '--dataset-json', 'dataset.json']),
   ]);
+  assertUsageError(unknownCommand, /^nnunet: unknown command 'tain'/);
   assertUsageError(unknown, /^nnunet train: unknown option '--bogus'/);
   assertUsageError(badFold, /^nnunet train: .*'fold'.*'x'/);
-  assertUsageError(misspelt, /^nnunet predict: .*--step-size.*\(0, 1\]/);
+  assertUsageError(badStep, /^nnunet predict: .*--step-size.*\(0, 1\]/);
   assertUsageError(noArgs, /^nnunet evaluate: missing required argument/);
 });
 

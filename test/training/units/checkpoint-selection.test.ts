@@ -86,6 +86,6 @@ test('schedule change detection lists every differing setting', () => {
   ]);
   assert.equal(
     scheduleMismatchMessage('fold_0/checkpoint_latest.pth', diffs.slice(0, 1)),
-    'fold_0/checkpoint_latest.pth was trained with a different schedule (num_epochs: saved 1000, requested 500); start a new run or resume with the saved settings',
+    'fold_0/checkpoint_latest.pth was trained with a different schedule (num_epochs: saved 1000, requested 500); resume with the saved settings, start a new run, or pass --allow-schedule-change to continue with the new ones (the LR schedule jumps)',
   );
 });
