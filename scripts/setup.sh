@@ -19,7 +19,7 @@ if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "setup: installing ${packages[*]} with apt-get"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
   else
     echo "setup: missing ${packages[*]}: install them (Debian/Ubuntu: sudo apt-get install ${packages[*]}), or set LIBTORCH=/path/to/libtorch for libtorch, then rerun" >&2
     exit 1
