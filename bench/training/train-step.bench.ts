@@ -1,0 +1,225 @@
+/**
+ * Training speed on real data: seconds per nnU-Net training iteration of nnunet-ts (the real BatchLoader with one
+ * background worker, the real trainStep) against one nnU-Net training iteration in plain PyTorch
+ * (/work/shared/reference/torch_ref_step.py) on the same plans.json, for the Dataset004_Hippocampus 3d_fullres and 2d
+ * plans, at the same thread count. Each run is a fresh process (so peak RSS is per run) that takes one untimed warm-up
+ * iteration and then times a few; runs alternate A B A B. The plan-and-preprocess result is cached in
+ * bench/out/training/ so that reruns skip it.
+ * usage: node --import tsx bench/training/train-step.bench.ts [--rounds 2] [--iters-3d 3] [--iters-2d 2] [--threads 2]
+ *        [--python /usr/bin/python3]
+ * Reference (from the brief): nnU-Net v2 (PyTorch 1.13, 2 threads, 2-core machine) takes 8.5 s per 3d_fullres
+ * iteration at this plan, with 0.001 s data wait and 2.4 GB peak RSS.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { copyFile, link, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setImmediate as turn } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+const here = fileURLToPath(import.meta.url);
+const repo = path.resolve(path.dirname(here), '../..');
+const NAME = 'Dataset004_Hippocampus';
+const source = path.resolve(repo, '../shared/data', NAME);
+const REF_SCRIPT = path.resolve(repo, '../shared/reference/torch_ref_step.py');
+const cache = path.join(repo, 'bench/out/training');
+const rawDir = path.join(cache, 'raw');
+const preprocessedDatasetDir = path.join(cache, 'preprocessed', NAME);
+const DONE_MARKER = path.join(cache, 'preprocessed.done');
+const CONFIGURATIONS = ['3d_fullres', '2d'] as const;
+
+const ChildResult = z.object({
+  sPerIter: z.array(z.number()),
+  waitS: z.number(),
+  totalS: z.number(),
+  maxRssMB: z.number(),
+  batchSize: z.number(),
+  patchSize: z.array(z.number()),
+});
+type ChildResult = z.infer<typeof ChildResult>;
+const RefResult = z.object({ s_per_iter: z.number(), all: z.array(z.number()), threads: z.number() });
+const RefRss = z.object({ maxrss_kb: z.number() });
+
+/** One nnunet-ts run: setup as the trainer does it, one warm-up iteration, then `iters` timed ones. */
+async function child(configuration: string, iters: number, threads: number): Promise<void> {
+  const { setNumThreads, optim } = await import('../../src/torch/index.js');
+  const { loadSetup } = await import('../../src/training/trainer.js');
+  const { trainStep } = await import('../../src/training/train-step.js');
+  const { augmentationFor } = await import('../../src/training/augmentation-config.js');
+  const { BatchLoader } = await import('../../src/data/batch-loader.js');
+  const { listPreprocessedCases } = await import('../../src/preprocessing/preprocessed-store.js');
+  setNumThreads(threads);
+  const setup = await loadSetup(preprocessedDatasetDir, 'nnUNetPlans', configuration, 12345);
+  const { config, network, numClasses } = setup;
+  const dataDir = path.join(preprocessedDatasetDir, config.data_identifier);
+  const optimizer = new optim.SGD(network.parameters(), { lr: 1e-2, momentum: 0.99, nesterov: true, weightDecay: 3e-5 });
+  const loader = new BatchLoader(
+    {
+      preprocessedDir: dataDir,
+      caseIds: await listPreprocessedCases(dataDir),
+      batchSize: config.batch_size,
+      patchSize: config.patch_size,
+      oversampleForeground: 0.33,
+      seed: 12345,
+      stream: 'train',
+      augmentation: augmentationFor(config),
+    },
+    { numWorkers: 1 },
+  );
+  network.train();
+  network.deepSupervision = true;
+  const iteration = async (): Promise<void> => {
+    // as the trainer: one event-loop turn per iteration lets Node reclaim freed tensor wrappers
+    await turn();
+    trainStep(network, optimizer, await loader.next(), numClasses, { batchDice: config.batch_dice }, 'cpu');
+  };
+  await iteration();
+  const waitBefore = loader.waitSeconds;
+  const sPerIter: number[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < iters; i++) {
+    const t = performance.now();
+    await iteration();
+    sPerIter.push((performance.now() - t) / 1000);
+  }
+  const totalS = (performance.now() - t0) / 1000;
+  const waitS = loader.waitSeconds - waitBefore;
+  await loader.close();
+  const out: ChildResult = {
+    sPerIter,
+    waitS,
+    totalS,
+    maxRssMB: process.resourceUsage().maxRSS / 1024,
+    batchSize: config.batch_size,
+    patchSize: config.patch_size,
+  };
+  console.log(JSON.stringify(out));
+}
+
+/** Raw dataset as hard links (the dataset layer refuses symlinks), then plan-and-preprocess 2d + 3d_fullres, once. */
+async function ensurePreprocessed(): Promise<void> {
+  if (existsSync(DONE_MARKER)) {
+    console.error(`using the cached preprocessed data in ${path.relative(repo, cache)}`);
+    return;
+  }
+  await rm(cache, { recursive: true, force: true });
+  for (const sub of ['imagesTr', 'labelsTr']) {
+    await mkdir(path.join(rawDir, NAME, sub), { recursive: true });
+    for (const f of await readdir(path.join(source, sub))) {
+      const from = path.join(source, sub, f);
+      const to = path.join(rawDir, NAME, sub, f);
+      await link(from, to).catch(() => copyFile(from, to));
+    }
+  }
+  await copyFile(path.join(source, 'dataset.json'), path.join(rawDir, NAME, 'dataset.json'));
+  const { planAndPreprocess } = await import('../../src/preprocessing/plan-and-preprocess.js');
+  const t0 = performance.now();
+  await planAndPreprocess({
+    datasetId: NAME,
+    dirs: { raw: rawDir, preprocessed: path.dirname(preprocessedDatasetDir) },
+    configurations: [...CONFIGURATIONS],
+    numProcesses: 2,
+  });
+  console.error(`plan-and-preprocess: ${((performance.now() - t0) / 1000).toFixed(1)} s (cached for reruns)`);
+  await writeFile(DONE_MARKER, new Date().toISOString());
+}
+
+function runNnunetTs(configuration: string, iters: number, threads: number): ChildResult {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', here, '--child', configuration, String(iters), String(threads)], {
+    encoding: 'utf8',
+    maxBuffer: 16 << 20,
+    env: { ...process.env, NNUNET_NUM_THREADS: String(threads) },
+  });
+  if (r.status !== 0) throw new Error(`nnunet-ts ${configuration} run failed (${r.status ?? r.signal}): ${r.stderr}`);
+  return ChildResult.parse(JSON.parse(r.stdout.trim().split('\n').pop() ?? ''));
+}
+
+// The reference script prints its timings; this wrapper adds the process's peak RSS after it.
+const RSS_WRAPPER = `import json, resource, runpy, sys
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name='__main__')
+print(json.dumps({'maxrss_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))`;
+
+function runTorch(python: string, configuration: string, iters: number, threads: number): { ref: z.infer<typeof RefResult>; maxRssMB: number } {
+  const plans = path.join(preprocessedDatasetDir, 'nnUNetPlans.json');
+  const args = ['-c', RSS_WRAPPER, REF_SCRIPT, plans, configuration, '3', '1', String(iters), String(threads)];
+  const r = spawnSync(python, args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
+  if (r.status !== 0) throw new Error(`${python} torch_ref_step.py ${configuration} failed (${r.status ?? r.signal}): ${r.stderr}`);
+  const lines = r.stdout.trim().split('\n');
+  return { ref: RefResult.parse(JSON.parse(lines[lines.length - 2])), maxRssMB: RefRss.parse(JSON.parse(lines[lines.length - 1])).maxrss_kb / 1024 };
+}
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: '2' },
+      'iters-3d': { type: 'string', default: '3' },
+      'iters-2d': { type: 'string', default: '2' },
+      threads: { type: 'string', default: '2' },
+      python: { type: 'string', default: '/usr/bin/python3' },
+    },
+  });
+  const opts = z
+    .object({
+      rounds: z.coerce.number().int().positive(),
+      'iters-3d': z.coerce.number().int().positive(),
+      'iters-2d': z.coerce.number().int().positive(),
+      threads: z.coerce.number().int().positive(),
+      python: z.string().min(1),
+    })
+    .parse(values);
+  if (!existsSync(source)) {
+    console.log(`skipped: ${source} not found`);
+    return;
+  }
+  const torchMissing = !existsSync(opts.python) || spawnSync(opts.python, ['-c', 'import torch'], { encoding: 'utf8' }).status !== 0;
+  if (torchMissing) console.log(`PyTorch side skipped: ${opts.python} or its torch module is absent`);
+  if (!existsSync(REF_SCRIPT)) console.log(`PyTorch side skipped: ${REF_SCRIPT} not found`);
+  const withTorch = !torchMissing && existsSync(REF_SCRIPT);
+  await ensurePreprocessed();
+
+  const loadBefore = os.loadavg();
+  const rows: string[] = [];
+  for (const configuration of CONFIGURATIONS) {
+    const iters = configuration === '2d' ? opts['iters-2d'] : opts['iters-3d'];
+    const ts: ChildResult[] = [];
+    const torch: { ref: z.infer<typeof RefResult>; maxRssMB: number }[] = [];
+    for (let round = 1; round <= opts.rounds; round++) {
+      ts.push(runNnunetTs(configuration, iters, opts.threads));
+      if (withTorch) torch.push(runTorch(opts.python, configuration, iters, opts.threads));
+      console.error(`${configuration}: round ${round}/${opts.rounds} done`);
+    }
+    const a = median(ts.flatMap((r) => r.sPerIter));
+    const waitS = ts.reduce((s, r) => s + r.waitS, 0);
+    const wait = `${(waitS / ts.reduce((s, r) => s + r.sPerIter.length, 0)).toFixed(3)} s (${((100 * waitS) / ts.reduce((s, r) => s + r.totalS, 0)).toFixed(2)} %)`;
+    const rssA = Math.max(...ts.map((r) => r.maxRssMB));
+    const shape = `batch ${ts[0].batchSize}, patch [${ts[0].patchSize.join(', ')}]`;
+    if (withTorch) {
+      const b = median(torch.flatMap((r) => r.ref.all));
+      const rssB = Math.max(...torch.map((r) => r.maxRssMB));
+      rows.push(`| ${configuration} (${shape}) | ${a.toFixed(2)} | ${b.toFixed(2)} | ${(a / b).toFixed(2)} | ${wait} | ${rssA.toFixed(0)} | ${rssB.toFixed(0)} | ${(rssA / rssB).toFixed(2)} |`);
+    } else rows.push(`| ${configuration} (${shape}) | ${a.toFixed(2)} | – | – | ${wait} | ${rssA.toFixed(0)} | – | – |`);
+  }
+  const loadAfter = os.loadavg();
+  console.log(`${NAME}, ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ${opts.threads} threads each side, ` +
+    `${opts.rounds} rounds of fresh processes alternated A B A B, each one warm-up + ${opts['iters-3d']} (3d) / ${opts['iters-2d']} (2d) timed iterations`);
+  console.log(`load average before ${loadBefore.map((v) => v.toFixed(2)).join(' ')}, after ${loadAfter.map((v) => v.toFixed(2)).join(' ')}`);
+  console.log('nnunet-ts: real BatchLoader (1 worker) + trainStep; PyTorch: torch_ref_step.py on a fixed random batch (no data loading)');
+  console.log('');
+  console.log('| plan | nnunet-ts s/iter | PyTorch s/iter | ratio | nnunet-ts data wait / iter | nnunet-ts peak RSS MB | PyTorch peak RSS MB | RSS ratio |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) console.log(r);
+  console.log('| nnU-Net v2 3d_fullres (brief, PyTorch 1.13, 2 threads) | | 8.5 | | 0.001 s (0.01 %) | | 2400 | |');
+}
+
+if (process.argv[2] === '--child') await child(process.argv[3], Number(process.argv[4]), Number(process.argv[5]));
+else await main();
