@@ -11,7 +11,9 @@ import { REFERENCE_PYTHON, pythonUnavailable } from '../io/reference-python.js';
 
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'resampling_reference.py');
 const missing = pythonUnavailable(['numpy', 'scipy']);
-const skimageMissing = pythonUnavailable(['skimage']);
+// a half-removed scikit-image (its -lib package left behind) imports but has no resize: ask for resize itself
+const skimageMissing =
+  missing ?? (spawnSync(REFERENCE_PYTHON, ['-c', 'from skimage.transform import resize']).status === 0 ? null : `${REFERENCE_PYTHON} cannot import skimage.transform.resize`);
 
 interface Reply {
   backend: string;
