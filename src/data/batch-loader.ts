@@ -42,6 +42,11 @@ export class BatchLoader {
       w.on('error', (e) => {
         for (const slot of this.pending.values()) slot.reject(new Error(`a data-loading worker died: ${e.message}`));
       });
+      // an exit without an error (e.g. killed) must not leave next() waiting forever
+      w.on('exit', (code) => {
+        if (this.closed) return;
+        for (const slot of this.pending.values()) slot.reject(new Error(`a data-loading worker exited (code ${code})`));
+      });
       this.workers.push(w);
     }
     this.fill();

@@ -1,18 +1,9 @@
 // Runs export jobs one at a time on a worker thread, so writing case i overlaps predicting case i+1 (nnU-Net uses
 // export processes for the same reason). At most one job is in flight: memory stays bounded by two cases' logits.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../worker-thread.js';
 import { UserError } from '../errors.js';
 import { type ExportJob, runExportJob } from './export-job.js';
-
-function startWorker(): Worker {
-  const self = new URL(import.meta.url);
-  if (!self.pathname.endsWith('.ts')) return new Worker(new URL('./export-worker.js', self));
-  // Under tsx (tests, development) the entry is TypeScript, and Node 20 workers do not apply the parent's
-  // `--import tsx` hooks to a .ts entry file: load it through tsx's API instead.
-  const api = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./export-worker.ts', self).href;
-  return new Worker(`import(${JSON.stringify(api)}).then((tsx) => tsx.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(self.href)}))`, { eval: true });
-}
 
 export class BackgroundExporter {
   private readonly worker: Worker | null;
@@ -24,7 +15,7 @@ export class BackgroundExporter {
       this.worker = null;
       return;
     }
-    this.worker = startWorker();
+    this.worker = startWorker(import.meta.url, 'export-worker');
     this.worker.unref();
   }
 
@@ -52,17 +43,28 @@ export class BackgroundExporter {
 
   private post(worker: Worker, job: ExportJob): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const onMessage = (msg: { ok: boolean; error?: string; userError?: boolean }) => {
+      const done = () => {
+        worker.off('message', onMessage);
         worker.off('error', onError);
+        worker.off('exit', onExit);
+      };
+      const onMessage = (msg: { ok: boolean; error?: string; userError?: boolean }) => {
+        done();
         if (msg.ok) resolve();
         else reject(msg.userError ? new UserError(msg.error ?? '') : new Error(`exporting ${job.outputBase}: ${msg.error}`));
       };
       const onError = (error: Error) => {
-        worker.off('message', onMessage);
+        done();
         reject(new Error(`the export worker died while exporting ${job.outputBase}: ${error.message}`));
+      };
+      // a worker that exits without a message or an error must not leave the caller waiting forever
+      const onExit = (code: number) => {
+        done();
+        reject(new Error(`the export worker exited (code ${code}) while exporting ${job.outputBase}`));
       };
       worker.once('message', onMessage);
       worker.once('error', onError);
+      worker.once('exit', onExit);
       worker.ref();
       worker.postMessage(job, [job.logits.buffer as ArrayBuffer]);
     }).finally(() => worker.unref());
