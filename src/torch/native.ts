@@ -129,6 +129,9 @@ function load(): NativeBinding {
   if (!existsSync(addon)) {
     throw new Error(`libtorch addon not built (${addon} missing): run \`bash scripts/setup.sh\` or \`npm run build\``);
   }
+  // Several libtorch thread teams share the cores (the training step, data-loading and export workers): OpenMP's
+  // default busy-waiting then starves them, with 10× slowdowns on 2 cores. libgomp reads this when the addon loads it.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   return createRequire(import.meta.url)(addon) as NativeBinding;
 }
 
