@@ -132,6 +132,10 @@ function load(): NativeBinding {
   // Several libtorch thread teams share the cores (the training step, data-loading and export workers): OpenMP's
   // default busy-waiting then starves them, with 10× slowdowns on 2 cores. libgomp reads this when the addon loads it.
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  // OpenBLAS's own thread pool has a fork handler that can deadlock when any thread spawns a child process (tsx's
+  // esbuild in a worker, a user's child_process call) while the pool exists. Convolutions run on oneDNN/OpenMP, so a
+  // single-threaded BLAS costs the training step nothing (bench/training: 7.58 vs 7.94 s per 3d_fullres iteration).
+  process.env.OPENBLAS_NUM_THREADS ??= '1';
   return createRequire(import.meta.url)(addon) as NativeBinding;
 }
 

@@ -25,7 +25,7 @@ export function runCli(args: string[], options: { env?: Record<string, string>; 
       ['--import', 'tsx', MAIN, ...args],
       { cwd: repoRoot, env, timeout: options.timeoutMs ?? 60_000, maxBuffer: 16 << 20 },
       (error, stdout, stderr) => {
-        if (error && typeof error.code !== 'number') reject(new Error(`nnunet ${args.join(' ')}: ${error.message}\n${stderr}`));
+        if (error && typeof error.code !== 'number') reject(new Error(`nnunet ${args.join(' ')}: ${error.message}${error.killed ? ' (killed by the timeout)' : ''}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`));
         else resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
       },
     );

@@ -28,7 +28,7 @@ function nibabelUnavailable(): string | null {
   return r.status === 0 ? null : `${PYTHON} lacks nibabel/numpy: ${r.stderr.trim().split('\n').pop()}`;
 }
 
-test('plan-and-preprocess, train, predict and evaluate a tiny dataset through the CLI', { timeout: 240_000, todo: 'stalls intermittently in clean-clone CI runs (train step killed at 120 s after its training loop; cause not found yet, see the closing note of 2026-11-28)' }, async (t) => {
+test('plan-and-preprocess, train, predict and evaluate a tiny dataset through the CLI', { timeout: 240_000 }, async (t) => {
   const ds = await generateSyntheticDataset({ rawDir: dirs.raw, datasetId: 42, shape: [12, 24, 24], numTraining: 10, numTest: 2, seed: 7 });
   const folders = ['--raw', dirs.raw, '--preprocessed', dirs.preprocessed, '--no-progress'];
 
