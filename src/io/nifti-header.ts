@@ -252,6 +252,14 @@ export function itkGeometry(header: NiftiHeader): ItkGeometry {
 }
 
 /**
+ * The fields that describe how stored values are read: voxels of type `dtype`, stored as they are (no scaling, no
+ * display range, no intent). Shared by fresh headers and by headers copied from a reference image.
+ */
+export function storedValueFields(dtype: NiftiDtype): Pick<NiftiHeader, 'datatype' | 'sclSlope' | 'sclInter' | 'calMin' | 'calMax' | 'intentCode' | 'intentP' | 'intentName'> {
+  return { datatype: dtype, sclSlope: 1, sclInter: 0, calMin: 0, calMax: 0, intentCode: 0, intentP: [0, 0, 0], intentName: '' };
+}
+
+/**
  * A fresh header for a volume of array shape `shape` ([z, y, x] or [t, z, y, x]) placed in the world by
  * `affine` (voxel (i, j, k) = (x, y, z) index -> RAS+ mm). qform and sform both hold the affine, with code 1
  * (scanner), as SimpleITK writes them; units mm (and s for 4D).
@@ -268,11 +276,7 @@ export function createHeader(options: { shape: number[]; affine: Mat4; dtype: Ni
     version: options.version ?? 1,
     dims,
     pixdim,
-    datatype: dtype,
-    sclSlope: 1,
-    sclInter: 0,
-    calMin: 0,
-    calMax: 0,
+    ...storedValueFields(dtype),
     qformCode: 1,
     sformCode: 1,
     quatern: qform.quatern,
@@ -280,9 +284,6 @@ export function createHeader(options: { shape: number[]; affine: Mat4; dtype: Ni
     srow: affine.slice(0, 3).map((r) => [...r]),
     xyztUnits: dims.length > 3 ? 2 | 8 : 2,
     dimInfo: 0,
-    intentCode: 0,
-    intentP: [0, 0, 0],
-    intentName: '',
     sliceStart: 0,
     sliceEnd: 0,
     sliceCode: 0,

@@ -13,6 +13,7 @@ import {
   headerAffine,
   parseHeader,
   serializeHeader,
+  storedValueFields,
   type NiftiDtype,
   type NiftiHeader,
 } from './nifti-header.js';
@@ -193,14 +194,7 @@ export async function writeNifti(
     ...like,
     dims,
     pixdim,
-    datatype: dtype,
-    sclSlope: 1,
-    sclInter: 0,
-    calMin: 0,
-    calMax: 0,
-    intentCode: 0,
-    intentP: [0, 0, 0],
-    intentName: '',
+    ...storedValueFields(dtype),
   };
   const headerBytes = serializeHeader(header);
   const file = new Uint8Array(headerBytes.byteLength + voxels.byteLength);

@@ -170,6 +170,25 @@ function checkArgs(x: Tensor, newShape: readonly number[], currentSpacing: reado
 }
 
 /**
+ * What both resamplers start with: the argument checks and nnU-Net's separate-z decision. Null when the shape does
+ * not change; otherwise the tensor's spatial dims and the dim resized on its own (null: all together).
+ */
+function resamplingPlan(
+  x: Tensor,
+  newShape: readonly number[],
+  currentSpacing: readonly number[],
+  newSpacing: readonly number[],
+  kwargs: Pick<ResamplingKwargs, 'order' | 'force_separate_z'>,
+): { spatialDims: number[]; z: number | null } | null {
+  checkArgs(x, newShape, currentSpacing, newSpacing);
+  checkOrder(kwargs.order);
+  if (sameShape(x.shape.slice(1), newShape)) return null;
+  const spatialDims = x.shape.slice(1).map((_, i) => i + 1);
+  const { separateZ, axis } = resolveSeparateZ(currentSpacing, newSpacing, kwargs.force_separate_z);
+  return { spatialDims, z: separateZ && axis !== null ? axis + 1 : null };
+}
+
+/**
  * Images (or probabilities) [C, ...spatial], float: `resample_data_or_seg_to_shape` with is_seg false. Each
  * channel is spline-resized and clipped to its input range (per slice when resizing separately along z).
  * Returns `data` itself when the shape does not change.
@@ -181,17 +200,14 @@ export function resampleData(
   newSpacing: readonly number[],
   kwargs: Pick<ResamplingKwargs, 'order' | 'order_z' | 'force_separate_z'>,
 ): Tensor {
-  checkArgs(data, newShape, currentSpacing, newSpacing);
-  checkOrder(kwargs.order);
-  if (sameShape(data.shape.slice(1), newShape)) return data;
+  const plan = resamplingPlan(data, newShape, currentSpacing, newSpacing, kwargs);
+  if (!plan) return data;
+  const { spatialDims, z } = plan;
   return tidy(() => {
-    const spatialDims = data.shape.slice(1).map((_, i) => i + 1);
-    const { separateZ, axis } = resolveSeparateZ(currentSpacing, newSpacing, kwargs.force_separate_z);
-    if (!separateZ || axis === null) {
+    if (z === null) {
       const resized = resizeAxes(data, spatialDims, newShape, kwargs.order);
       return resized.maximum(data.amin(spatialDims, true)).minimum(data.amax(spatialDims, true));
     }
-    const z = axis + 1;
     const inPlane = spatialDims.filter((d) => d !== z);
     // skimage clips every 2D slice to that slice's own range.
     const resized = resizeAxes(data, inPlane, newShape, kwargs.order)
@@ -215,19 +231,17 @@ export function resampleSeg(
   newSpacing: readonly number[],
   kwargs: Pick<ResamplingKwargs, 'order' | 'order_z' | 'force_separate_z'>,
 ): Tensor {
-  checkArgs(seg, newShape, currentSpacing, newSpacing);
-  checkOrder(kwargs.order);
-  if (sameShape(seg.shape.slice(1), newShape)) return seg;
+  const plan = resamplingPlan(seg, newShape, currentSpacing, newSpacing, kwargs);
+  if (!plan) return seg;
+  const { spatialDims, z } = plan;
   return tidy(() => {
-    const spatialDims = seg.shape.slice(1).map((_, i) => i + 1);
-    const { separateZ, axis } = resolveSeparateZ(currentSpacing, newSpacing, kwargs.force_separate_z);
-    if (!separateZ || axis === null) return resizeLabels(seg, spatialDims, newShape, kwargs.order, false);
-    const z = axis + 1;
+    if (z === null) return resizeLabels(seg, spatialDims, newShape, kwargs.order, false);
     const inPlane = resizeLabels(seg, spatialDims.filter((d) => d !== z), newShape, kwargs.order, false);
-    if (inPlane.size(z) === newShape[axis]) return inPlane;
+    const zSize = newShape[z - 1];
+    if (inPlane.size(z) === zSize) return inPlane;
     if (kwargs.order_z === 0) {
       const n = inPlane.size(z);
-      const index = Array.from({ length: newShape[axis] }, (_, i) => nearestIndex(i, n, newShape[axis]));
+      const index = Array.from({ length: zSize }, (_, i) => nearestIndex(i, n, zSize));
       return inPlane.indexSelect(z, tensor(index, [index.length], 'int64')).contiguous();
     }
     return resizeLabels(inPlane, [z], newShape, kwargs.order_z, true);
