@@ -262,6 +262,11 @@ OP(InstanceNorm) {
                                   ARG_DOUBLE(3), at::globalContext().userEnabledCuDNN()))
 }
 OP(LeakyRelu) { RETURN_TENSOR(at::leaky_relu(ARG_T(0), scalarArg(info[1]))) }
+OP(LeakyReluInplace) {
+  NT_TRY at::leaky_relu_(ARG_T(0), scalarArg(info[1]));
+  return info.Env().Undefined();
+  NT_CATCH
+}
 OP(Softmax) { RETURN_TENSOR(at::softmax(ARG_T(0), ARG_INT(1))) }
 OP(LogSoftmax) { RETURN_TENSOR(at::log_softmax(ARG_T(0), ARG_INT(1))) }
 OP(CrossEntropy) {
@@ -390,7 +395,7 @@ void registerOps(Napi::Env env, Napi::Object exports) {
       {"maskedSelect", MaskedSelect}, {"maskedFill", MaskedFill}, {"gather", Gather},           {"index", Index},
       {"cat", Cat},               {"stack", Stack},             {"chunk", Chunk},               {"constantPad", ConstantPad},
       {"asStrided", AsStrided},   {"toDtype", ToDtype},         {"toDevice", ToDevice},         {"oneHot", OneHot},
-      {"convolution", Convolution}, {"instanceNorm", InstanceNorm}, {"leakyRelu", LeakyRelu},   {"softmax", Softmax},
+      {"convolution", Convolution}, {"instanceNorm", InstanceNorm}, {"leakyRelu", LeakyRelu}, {"leakyRelu_", LeakyReluInplace},   {"softmax", Softmax},
       {"logSoftmax", LogSoftmax}, {"crossEntropy", CrossEntropy}, {"interpolate", Interpolate}, {"affineGrid", AffineGrid},
       {"gridSample", GridSample}, {"full", Full},               {"empty", Empty},               {"arange", Arange},
       {"linspace", Linspace},     {"rand", Rand},               {"randn", Randn},               {"randint", Randint},

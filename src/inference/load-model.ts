@@ -140,7 +140,7 @@ function buildNetwork(configuration: Configuration, inputChannels: number, numCl
         ...arch,
         n_conv_per_stage: arch.n_conv_per_stage,
         norm_op_kwargs: (arch.norm_op_kwargs ?? undefined) as { eps?: number } | undefined,
-        nonlin_kwargs: (arch.nonlin_kwargs ?? undefined) as { negative_slope?: number } | undefined,
+        nonlin_kwargs: (arch.nonlin_kwargs ?? undefined) as { negative_slope?: number; inplace?: boolean } | undefined,
       },
       inputChannels,
       numClasses,

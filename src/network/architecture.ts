@@ -11,6 +11,8 @@ export interface UNetArchitecture {
   convBias: boolean;
   normEps: number;
   leakySlope: number;
+  /** LeakyReLU(inplace=True), as nnU-Net plans ask: one activation fewer kept for backward per conv. */
+  leakyInplace: boolean;
 }
 
 /** The subset of a plans configuration's arch_kwargs this network reads. */
@@ -23,7 +25,7 @@ export interface PlainConvUNetArchKwargs {
   n_conv_per_stage_decoder: number[];
   conv_bias: boolean;
   norm_op_kwargs?: { eps?: number };
-  nonlin_kwargs?: { negative_slope?: number };
+  nonlin_kwargs?: { negative_slope?: number; inplace?: boolean };
 }
 
 export function architectureFromPlans(arch: PlainConvUNetArchKwargs, inputChannels: number, numClasses: number): UNetArchitecture {
@@ -43,5 +45,6 @@ export function architectureFromPlans(arch: PlainConvUNetArchKwargs, inputChanne
     convBias: arch.conv_bias,
     normEps: arch.norm_op_kwargs?.eps ?? 1e-5,
     leakySlope: arch.nonlin_kwargs?.negative_slope ?? 1e-2,
+    leakyInplace: arch.nonlin_kwargs?.inplace ?? false,
   };
 }

@@ -12,7 +12,7 @@ class ConvDropoutNormReLU extends nn.Module {
     super();
     this.conv = this.registerModule('conv', new nn.Conv({ inChannels: inCh, outChannels: outCh, kernelSize: kernel, stride, padding: kernel.map((k) => (k - 1) >> 1), bias: arch.convBias }));
     this.norm = this.registerModule('norm', new nn.InstanceNorm(outCh, arch.normEps));
-    this.nonlin = this.registerModule('nonlin', new nn.LeakyReLU(arch.leakySlope));
+    this.nonlin = this.registerModule('nonlin', new nn.LeakyReLU(arch.leakySlope, arch.leakyInplace));
     this.allModules = this.registerModule('all_modules', new nn.Sequential([this.conv, this.norm, this.nonlin]));
   }
   forward(x: Tensor): Tensor {

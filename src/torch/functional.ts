@@ -40,6 +40,11 @@ export function instanceNorm(x: Tensor, weight: Tensor | null, bias: Tensor | nu
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
   return new Tensor(native.leakyRelu(x.native, negativeSlope));
 }
+/** In place: autograd keeps the output instead of a second activation (nnU-Net's LeakyReLU(inplace=True)). */
+export function leakyRelu_(x: Tensor, negativeSlope = 0.01): Tensor {
+  native.leakyRelu_(x.native, negativeSlope);
+  return x;
+}
 export function softmax(x: Tensor, dim: number): Tensor {
   return new Tensor(native.softmax(x.native, dim));
 }

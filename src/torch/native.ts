@@ -92,6 +92,7 @@ export interface NativeBinding {
   convolution(x: T, w: T, b: T | null, stride: number[], padding: number[], dilation: number[], transposed: boolean, outputPadding: number[], groups: number): T;
   instanceNorm(x: T, weight: T | null, bias: T | null, eps: number): T;
   leakyRelu(x: T, slope: number): T;
+  leakyRelu_(x: T, slope: number): void;
   softmax(x: T, dim: number): T;
   logSoftmax(x: T, dim: number): T;
   crossEntropy(x: T, target: T, weight: T | null, reduction: number, ignoreIndex: number, labelSmoothing: number): T;

@@ -6,6 +6,11 @@ import { type DiceCeOptions, deepSupervisionLoss } from './loss/dice-ce.js';
 
 export const GRAD_CLIP_NORM = 12;
 
+/** nnU-Net's optimizer: SGD, momentum 0.99 Nesterov, weight decay 3e-5 (the LR schedule sets lr every epoch). */
+export function createOptimizer(params: Tensor[], initialLr = 1e-2): optim.SGD {
+  return new optim.SGD(params, { lr: initialLr, momentum: 0.99, nesterov: true, weightDecay: 3e-5 });
+}
+
 function batchTensors(batch: Batch, device: string): { data: Tensor; targets: Tensor[] } {
   const data = T.fromBuffer(batch.data, batch.dataShape, 'float32');
   // targets arrive as [B, 1, ...]; the loss takes int64 class maps [B, ...]

@@ -12,7 +12,7 @@ import { PlainConvUNet } from '../network/plain-conv-unet.js';
 import { type Configuration, type Plans, readPlansFile, resolveConfiguration } from '../planning/plans-schema.js';
 import { loadDatasetJson, type DatasetJson } from '../planning/dataset-json.js';
 import { listPreprocessedCases } from '../preprocessing/preprocessed-store.js';
-import { Generator, assertDeviceAvailable, dispose, optim, type Tensor } from '../torch/index.js';
+import { Generator, assertDeviceAvailable, dispose, type Tensor } from '../torch/index.js';
 import { augmentationFor } from './augmentation-config.js';
 import { type CheckpointContent, ResumeStateSchema, optimizerStateFromFile, readCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { type ScheduleSettings, checkScheduleCompatibility, scheduleMismatchMessage, selectCheckpoint } from './checkpoint-selection.js';
@@ -22,7 +22,7 @@ import { MetricLogger } from './metric-logger.js';
 import { writeProgressPlot } from './progress-plot.js';
 import { loadPretrainedWeights } from './pretrained-weights.js';
 import { TrainingLog } from './training-log.js';
-import { trainStep, validationStep } from './train-step.js';
+import { createOptimizer, trainStep, validationStep } from './train-step.js';
 import { stopRequest } from './stop-signal.js';
 
 export interface TrainOptions {
@@ -126,7 +126,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     configuration: options.configuration,
     fold: options.fold,
   };
-  const optimizer = new optim.SGD(network.parameters(), { lr: options.initialLr ?? 1e-2, momentum: 0.99, nesterov: true, weightDecay: 3e-5 });
+  const optimizer = createOptimizer(network.parameters(), options.initialLr);
   const logger = new MetricLogger();
   const earlyStopping = options.earlyStopping
     ? new EarlyStopping({ patience: options.earlyStopping.patience, minDelta: options.earlyStopping.minDelta ?? 0, metric: options.earlyStopping.metric ?? 'ema_fg_dice', annealEpochs: options.earlyStopping.annealEpochs ?? 0 })

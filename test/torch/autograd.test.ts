@@ -88,6 +88,8 @@ describe('finite-difference gradient checks (float64)', () => {
 
   test('leaky ReLU and softmax', () => {
     gradcheck((x) => F.leakyRelu(x, 0.01), [f64([3, 7])]);
+    // in place on a non-leaf, as after instance norm in the U-Net
+    gradcheck((x) => F.leakyRelu_(x.mul(2), 0.01), [f64([3, 7])]);
     gradcheck((x) => F.softmax(x, 1), [f64([2, 4, 3])]);
   });
 

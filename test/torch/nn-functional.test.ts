@@ -43,6 +43,9 @@ describe('known values', () => {
   test('leaky ReLU', () => {
     assert.deepEqual(F.leakyRelu(tensor([-100, -1, 0, 2])).toArray().map((v) => Math.fround(v)), [-1, -0.01, 0, 2].map(Math.fround));
     assert.deepEqual(F.leakyRelu(tensor([-2, 3]), 0.5).toArray(), [-1, 3]);
+    const x = tensor([-2, 3]);
+    assert.equal(F.leakyRelu_(x, 0.5), x, 'in place returns its input');
+    assert.deepEqual(x.toArray(), [-1, 3]);
   });
 
   test('softmax and log-softmax', () => {

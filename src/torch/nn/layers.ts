@@ -65,11 +65,14 @@ export class InstanceNorm extends Module {
 }
 
 export class LeakyReLU extends Module {
-  constructor(readonly negativeSlope = 0.01) {
+  constructor(
+    readonly negativeSlope = 0.01,
+    readonly inplace = false,
+  ) {
     super();
   }
   forward(x: Tensor): Tensor {
-    return F.leakyRelu(x, this.negativeSlope);
+    return this.inplace ? F.leakyRelu_(x, this.negativeSlope) : F.leakyRelu(x, this.negativeSlope);
   }
 }
 
