@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { F, Generator, keep, optim, randint, randn, setNumThreads, tidy, torchVersion } from '../../src/torch/index.js';
+import { userEnvironment } from '../../src/torch/native.js';
 import { PlainUNet } from './plain-unet.js';
 
 const FEATURES = [16, 32, 64, 128];
@@ -70,7 +71,7 @@ async function runEngine(c: Config, steps: number): Promise<number[]> {
 function runTorch(c: Config, steps: number, threads: number, python: string): z.infer<typeof RefOutput> {
   const args = [path.join(here, 'train_step_ref.py'), '--dims', String(c.dims), '--size', String(c.size), '--batch', String(c.batch),
     '--steps', String(steps), '--threads', String(threads)];
-  const r = spawnSync(python, args, { encoding: 'utf8' });
+  const r = spawnSync(python, args, { encoding: 'utf8', env: userEnvironment() });
   if (r.status !== 0) throw new Error(`${python} train_step_ref.py failed (${r.status ?? r.signal}): ${r.stderr}`);
   return RefOutput.parse(JSON.parse(r.stdout.trim().split('\n').pop() ?? ''));
 }

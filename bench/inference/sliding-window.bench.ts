@@ -12,6 +12,7 @@ import { readNifti } from '../../src/io/nifti.js';
 import { readNpy, writeNpy } from '../../src/io/npz.js';
 import { preprocessCase } from '../../src/preprocessing/preprocess-case.js';
 import { tensor, tidy } from '../../src/torch/index.js';
+import { userEnvironment } from '../../src/torch/native.js';
 import { TINY_DATASET_JSON, tinyPlans, writeTinyModel } from '../../test/inference/model-fixture.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -42,7 +43,7 @@ function hippocampusPlans() {
 }
 
 function run(cmd: string, args: string[]): { seconds: number[]; peak_rss_mb: number } {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: repo, env: { ...process.env, NNUNET_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) } });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: repo, env: { ...userEnvironment(), NNUNET_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) } });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop() as string);
 }

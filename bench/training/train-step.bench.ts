@@ -19,6 +19,7 @@ import { setImmediate as turn } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { userEnvironment } from '../../src/torch/native.js';
 
 const here = fileURLToPath(import.meta.url);
 const repo = path.resolve(path.dirname(here), '../..');
@@ -146,7 +147,7 @@ print(json.dumps({'maxrss_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrs
 function runTorch(python: string, configuration: string, iters: number, threads: number): { ref: z.infer<typeof RefResult>; maxRssMB: number } {
   const plans = path.join(preprocessedDatasetDir, 'nnUNetPlans.json');
   const args = ['-c', RSS_WRAPPER, REF_SCRIPT, plans, configuration, '3', '1', String(iters), String(threads)];
-  const r = spawnSync(python, args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
+  const r = spawnSync(python, args, { encoding: 'utf8', env: { ...userEnvironment(), OMP_NUM_THREADS: String(threads) } });
   if (r.status !== 0) throw new Error(`${python} torch_ref_step.py ${configuration} failed (${r.status ?? r.signal}): ${r.stderr}`);
   const lines = r.stdout.trim().split('\n');
   return { ref: RefResult.parse(JSON.parse(lines[lines.length - 2])), maxRssMB: RefRss.parse(JSON.parse(lines[lines.length - 1])).maxrss_kb / 1024 };

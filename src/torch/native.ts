@@ -123,6 +123,22 @@ export interface NativeBinding {
   manualSeed(seed: number): void;
 }
 
+/** Variables the engine set because the user had not. */
+const engineDefaults: string[] = [];
+
+function setDefaultEnv(name: string, value: string): void {
+  if (process.env[name] !== undefined) return;
+  process.env[name] = value;
+  engineDefaults.push(name);
+}
+
+/** process.env without the variables the engine set for itself: for reference runs (PyTorch) in child processes. */
+export function userEnvironment(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of engineDefaults) delete env[name];
+  return env;
+}
+
 function load(): NativeBinding {
   const here = path.dirname(fileURLToPath(import.meta.url));
   // Same relative location from src/torch (tsx) and dist/torch (compiled).
@@ -132,11 +148,13 @@ function load(): NativeBinding {
   }
   // Several libtorch thread teams share the cores (the training step, data-loading and export workers): OpenMP's
   // default busy-waiting then starves them, with 10× slowdowns on 2 cores. libgomp reads this when the addon loads it.
-  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  setDefaultEnv('OMP_WAIT_POLICY', 'PASSIVE');
   // OpenBLAS's own thread pool has a fork handler that can deadlock when any thread spawns a child process (tsx's
-  // esbuild in a worker, a user's child_process call) while the pool exists. Convolutions run on oneDNN/OpenMP, so a
-  // single-threaded BLAS costs the training step nothing (bench/training: 7.58 vs 7.94 s per 3d_fullres iteration).
-  process.env.OPENBLAS_NUM_THREADS ??= '1';
+  // esbuild in a worker, a user's child_process call) while the pool exists. Convolutions run on oneDNN/OpenMP: the
+  // Dataset004 3d_fullres training step took 7.58 s with one BLAS thread and 7.94 s with two (bench/training).
+  // Both are read when the addon loads libgomp and libopenblas, so they only reach code in this process's main thread
+  // (a worker's process.env is its own copy) and in child processes.
+  setDefaultEnv('OPENBLAS_NUM_THREADS', '1');
   return createRequire(import.meta.url)(addon) as NativeBinding;
 }
 

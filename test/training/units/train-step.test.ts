@@ -1,5 +1,5 @@
 // Two training steps of nnunet-ts (PlainConvUNet forward with deep supervision, Dice+CE loss, backward, clipping at
-// norm 12, SGD Nesterov) against the same steps in PyTorch. The Python side rebuilds the network from the state-dict
+// norm 12, SGD Nesterov) against the same steps in PyTorch, with gradients large enough that clipping acts. The Python side rebuilds the network from the state-dict
 // keys with torch.nn.functional, following dynamic_network_architectures' PlainConvUNet, and the loss from nnU-Net's
 // DC_and_CE_loss (MemoryEfficientSoftDiceLoss, do_bg False, smooth 1e-5) inside its deep-supervision wrapper.
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import type { Batch } from '../../../src/data/batch-source.js';
 import { architectureFromPlans } from '../../../src/network/architecture.js';
 import { PlainConvUNet } from '../../../src/network/plain-conv-unet.js';
-import { Generator, type Tensor, randint, randn, tidy } from '../../../src/torch/index.js';
+import { Generator, type Tensor, noGrad, randint, randn, tidy } from '../../../src/torch/index.js';
 import { createOptimizer, trainStep } from '../../../src/training/train-step.js';
 import { assertClose, referenceUnavailable, runTorch } from '../../torch/torch-reference.js';
 
@@ -66,8 +66,9 @@ for step in range(2):
     outs = forward(inp['x'])
     loss = sum(wi * (F.cross_entropy(o, t) + soft_dice(o, t)) for wi, o, t in zip(w, outs, inp['targets']) if wi != 0)
     loss.backward()
-    torch.nn.utils.clip_grad_norm_(unique, 12)
+    norm = torch.nn.utils.clip_grad_norm_(unique, 12)
     if step == 0:
+        out['norm'] = norm.item()
         # the segmentation head of weight 0 gets no gradient at all (and so no weight decay)
         out['grad'] = {k: params[k].grad.clone() for k in inp['param_keys'] if params[k].grad is not None}
     opt.step()
@@ -75,15 +76,16 @@ for step in range(2):
 out['after'] = {k: params[k].detach() for k in inp['param_keys']}
 `;
 
-function archKwargs(dims: 2 | 3) {
+function archKwargs(dims: 2 | 3, stages: number) {
   const k = new Array<number>(dims).fill(3);
+  const perStage = <T>(f: (s: number) => T) => Array.from({ length: stages }, (_, s) => f(s));
   return {
-    n_stages: 3,
-    features_per_stage: [4, 8, 16],
-    kernel_sizes: [k, k, k],
-    strides: [k.map(() => 1), k.map(() => 2), k.map(() => 2)],
-    n_conv_per_stage: [2, 2, 2],
-    n_conv_per_stage_decoder: [2, 2],
+    n_stages: stages,
+    features_per_stage: perStage((s) => 4 << s),
+    kernel_sizes: perStage(() => k),
+    strides: perStage((s) => k.map(() => (s === 0 ? 1 : 2))),
+    n_conv_per_stage: perStage(() => 2),
+    n_conv_per_stage_decoder: perStage(() => 2).slice(1),
     conv_bias: true,
     nonlin_kwargs: { inplace: true },
   };
@@ -99,22 +101,28 @@ function halve(t: Tensor): Tensor {
 const why = referenceUnavailable();
 
 describe('one training step matches PyTorch', { skip: why ?? false }, () => {
-  for (const { dims, patch, batchDice } of [
-    { dims: 3 as const, patch: [8, 8, 8], batchDice: false },
-    { dims: 2 as const, patch: [16, 12], batchDice: true },
+  // 3 stages: deep-supervision weights [1, 0]; 4 stages: [4/7, 2/7, 1/7, 0]
+  for (const { dims, stages, patch, batchDice } of [
+    { dims: 3 as const, stages: 3, patch: [8, 8, 8], batchDice: false },
+    { dims: 2 as const, stages: 4, patch: [16, 16], batchDice: true },
   ]) {
-    test(`${dims}D, batch dice ${batchDice}: loss, gradients and weights after two SGD steps`, () =>
+    test(`${dims}D, ${stages} stages, batch dice ${batchDice}: loss, gradients and weights after two SGD steps`, () =>
       tidy(() => {
         const g = new Generator(3);
-        const arch = archKwargs(dims);
+        const arch = archKwargs(dims, stages);
         const net = new PlainConvUNet(architectureFromPlans(arch, 1, NUM_CLASSES)).initialize(g);
         net.train();
         net.deepSupervision = true;
-        const keys = [...net.namedParameters()].map(([k]) => k);
-        const state = Object.fromEntries([...net.namedParameters()].map(([k, p]) => [k, p.detach().clone()]));
+        const params = new Map(net.namedParameters());
+        // Instance norm undoes the scale of the conv before it, so shrinking that conv's weights leaves the forward
+        // pass alone and multiplies their gradients by 100: the total norm then exceeds 12 and clipping acts.
+        noGrad(() => (params.get('encoder.stages.0.0.convs.1.conv.weight') as Tensor).mul_(0.01));
+        const keys = [...params.keys()];
+        const state = Object.fromEntries([...params].map(([k, p]) => [k, p.detach().clone()]));
         const x = randn([BATCH, 1, ...patch], g);
         const full = randint(0, NUM_CLASSES, [BATCH, ...patch], g);
-        const targets = [full, halve(full)];
+        const targets = [full];
+        while (targets.length < stages - 1) targets.push(halve(targets[targets.length - 1]));
 
         const ref = runTorch(PY_STEP, { state, arch, x, targets, batch_dice: batchDice, param_keys: keys });
 
@@ -126,7 +134,11 @@ describe('one training step matches PyTorch', { skip: why ?? false }, () => {
           targetShapes: targets.map((t) => [BATCH, 1, ...t.shape.slice(1)]),
         };
         const optimizer = createOptimizer(net.parameters());
-        const params = new Map(net.namedParameters());
+        // nnU-Net's settings (the values move weights too little in two steps for the comparison to see weight decay)
+        assert.deepEqual(
+          { lr: optimizer.group.lr, momentum: optimizer.group.momentum, nesterov: optimizer.group.nesterov, weight_decay: optimizer.group.weight_decay },
+          { lr: 1e-2, momentum: 0.99, nesterov: true, weight_decay: 3e-5 },
+        );
         const losses: number[] = [];
         const firstGrads = new Map<string, Tensor>();
         for (let step = 0; step < 2; step++) {
@@ -134,6 +146,7 @@ describe('one training step matches PyTorch', { skip: why ?? false }, () => {
           // the first step's gradients, as clipped and used by SGD
           if (step === 0) for (const [k, p] of params) if (p.grad) firstGrads.set(k, p.grad.clone());
         }
+        assert.ok((ref.norm as number) > 12, `gradient norm ${ref.norm} must exceed the clipping threshold`);
         const refLosses = ref.losses as number[];
         for (let i = 0; i < 2; i++) assert.ok(Math.abs(losses[i] - refLosses[i]) < 1e-5, `loss of step ${i + 1}: ${losses[i]} vs PyTorch ${refLosses[i]}`);
         const grads = ref.grad as Record<string, Tensor>;
