@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { F, Generator, keep, optim, randint, randn, setNumThreads, tidy, torchVersion } from '../../src/torch/index.js';
+import { median } from '../../src/planning/fingerprint.js';
 import { userEnvironment } from '../../src/torch/native.js';
 import { PlainUNet } from './plain-unet.js';
 
@@ -74,12 +75,6 @@ function runTorch(c: Config, steps: number, threads: number, python: string): z.
   const r = spawnSync(python, args, { encoding: 'utf8', env: userEnvironment() });
   if (r.status !== 0) throw new Error(`${python} train_step_ref.py failed (${r.status ?? r.signal}): ${r.stderr}`);
   return RefOutput.parse(JSON.parse(r.stdout.trim().split('\n').pop() ?? ''));
-}
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 async function main(): Promise<void> {

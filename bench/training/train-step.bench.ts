@@ -19,6 +19,7 @@ import { setImmediate as turn } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { median } from '../../src/planning/fingerprint.js';
 import { userEnvironment } from '../../src/torch/native.js';
 
 const here = fileURLToPath(import.meta.url);
@@ -151,12 +152,6 @@ function runTorch(python: string, configuration: string, iters: number, threads:
   if (r.status !== 0) throw new Error(`${python} torch_ref_step.py ${configuration} failed (${r.status ?? r.signal}): ${r.stderr}`);
   const lines = r.stdout.trim().split('\n');
   return { ref: RefResult.parse(JSON.parse(lines[lines.length - 2])), maxRssMB: RefRss.parse(JSON.parse(lines[lines.length - 1])).maxrss_kb / 1024 };
-}
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 async function main(): Promise<void> {
