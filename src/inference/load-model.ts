@@ -5,7 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Fold } from '../data/splits.js';
 import { UserError } from '../errors.js';
-import { architectureFromPlans } from '../network/architecture.js';
+import { type PlainConvUNetArchKwargs, architectureFromPlans } from '../network/architecture.js';
 import { PlainConvUNet } from '../network/plain-conv-unet.js';
 import { type DatasetJson, loadDatasetJson, numChannels } from '../planning/dataset-json.js';
 import { type Configuration, type Plans, readPlansFile, resolveConfiguration } from '../planning/plans-schema.js';
@@ -139,8 +139,8 @@ function buildNetwork(configuration: Configuration, inputChannels: number, numCl
       {
         ...arch,
         n_conv_per_stage: arch.n_conv_per_stage,
-        norm_op_kwargs: (arch.norm_op_kwargs ?? undefined) as { eps?: number } | undefined,
-        nonlin_kwargs: (arch.nonlin_kwargs ?? undefined) as { negative_slope?: number; inplace?: boolean } | undefined,
+        norm_op_kwargs: (arch.norm_op_kwargs ?? undefined) as PlainConvUNetArchKwargs['norm_op_kwargs'],
+        nonlin_kwargs: (arch.nonlin_kwargs ?? undefined) as PlainConvUNetArchKwargs['nonlin_kwargs'],
       },
       inputChannels,
       numClasses,
