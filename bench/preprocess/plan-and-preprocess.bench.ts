@@ -5,11 +5,12 @@
  * Reference: nnU-Net v2 takes 36.9 s / 1.5 GB for the 260-case version on a 2-core machine.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFile, link, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { linkRawDataset } from '../../test/link-or-copy.js';
 
 const here = fileURLToPath(import.meta.url);
 const NAME = 'Dataset004_Hippocampus';
@@ -56,16 +57,7 @@ async function main(): Promise<void> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'bench-pp-'));
   try {
     const raw = path.join(tmp, 'raw');
-    // Hard links (raw-dataset refuses symlinks that leave the dataset folder); a copy if linking fails.
-    for (const sub of ['imagesTr', 'labelsTr']) {
-      await mkdir(path.join(raw, NAME, sub), { recursive: true });
-      for (const f of await readdir(path.join(source, sub))) {
-        const from = path.join(source, sub, f);
-        const to = path.join(raw, NAME, sub, f);
-        await link(from, to).catch(() => copyFile(from, to));
-      }
-    }
-    await copyFile(path.join(source, 'dataset.json'), path.join(raw, NAME, 'dataset.json'));
+    await linkRawDataset(source, raw);
     const runs: [string, ChildResult][] = [];
     for (const label of ['fresh', 'rerun (all done)']) {
       const r = spawnSync(process.execPath, ['--import', 'tsx', here, '--child', raw, path.join(tmp, 'pre'), String(numProcesses)], {

@@ -12,7 +12,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, link, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setImmediate as turn } from 'node:timers/promises';
@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { median } from '../../src/planning/fingerprint.js';
 import { userEnvironment } from '../../src/torch/native.js';
+import { linkRawDataset } from '../../test/link-or-copy.js';
 
 const here = fileURLToPath(import.meta.url);
 const repo = path.resolve(path.dirname(here), '../..');
@@ -108,15 +109,7 @@ async function ensurePreprocessed(): Promise<void> {
     return;
   }
   await rm(cache, { recursive: true, force: true });
-  for (const sub of ['imagesTr', 'labelsTr']) {
-    await mkdir(path.join(rawDir, NAME, sub), { recursive: true });
-    for (const f of await readdir(path.join(source, sub))) {
-      const from = path.join(source, sub, f);
-      const to = path.join(rawDir, NAME, sub, f);
-      await link(from, to).catch(() => copyFile(from, to));
-    }
-  }
-  await copyFile(path.join(source, 'dataset.json'), path.join(rawDir, NAME, 'dataset.json'));
+  await linkRawDataset(source, rawDir);
   const { planAndPreprocess } = await import('../../src/preprocessing/plan-and-preprocess.js');
   const t0 = performance.now();
   await planAndPreprocess({

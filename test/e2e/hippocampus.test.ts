@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { copyFile, link, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -13,6 +13,7 @@ import { evaluateFolder } from '../../src/evaluation/evaluate-folder.js';
 import { predictCases } from '../../src/inference/predictor.js';
 import { planAndPreprocess } from '../../src/preprocessing/plan-and-preprocess.js';
 import { modelFolder, train } from '../../src/training/trainer.js';
+import { linkOrCopy } from '../link-or-copy.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const NAME = 'Dataset004_Hippocampus';
@@ -38,11 +39,6 @@ const imagesTs = path.join(root, 'imagesTs');
 const labelsTs = path.join(root, 'labelsTs');
 const predictions = path.join(root, 'predictions');
 
-/** Hard link (the dataset layer refuses symlinks that leave the dataset folder), a copy where linking fails. */
-async function place(from: string, to: string): Promise<void> {
-  await link(from, to).catch(() => copyFile(from, to));
-}
-
 /** The first 24 cases (sorted) as a raw dataset with a matching dataset.json, the next 3 as a held-out test set. */
 async function subsetDataset(): Promise<{ train: string[]; heldOut: string[] }> {
   const ids = (await readdir(path.join(source, 'labelsTr'))).filter((f) => f.endsWith('.nii.gz')).map((f) => f.slice(0, -'.nii.gz'.length)).sort();
@@ -51,12 +47,12 @@ async function subsetDataset(): Promise<{ train: string[]; heldOut: string[] }> 
   const dataset = path.join(raw, NAME);
   for (const dir of [path.join(dataset, 'imagesTr'), path.join(dataset, 'labelsTr'), imagesTs, labelsTs]) await mkdir(dir, { recursive: true });
   for (const id of trainIds) {
-    await place(path.join(source, 'imagesTr', `${id}_0000.nii.gz`), path.join(dataset, 'imagesTr', `${id}_0000.nii.gz`));
-    await place(path.join(source, 'labelsTr', `${id}.nii.gz`), path.join(dataset, 'labelsTr', `${id}.nii.gz`));
+    await linkOrCopy(path.join(source, 'imagesTr', `${id}_0000.nii.gz`), path.join(dataset, 'imagesTr', `${id}_0000.nii.gz`));
+    await linkOrCopy(path.join(source, 'labelsTr', `${id}.nii.gz`), path.join(dataset, 'labelsTr', `${id}.nii.gz`));
   }
   for (const id of heldOut) {
-    await place(path.join(source, 'imagesTr', `${id}_0000.nii.gz`), path.join(imagesTs, `${id}_0000.nii.gz`));
-    await place(path.join(source, 'labelsTr', `${id}.nii.gz`), path.join(labelsTs, `${id}.nii.gz`));
+    await linkOrCopy(path.join(source, 'imagesTr', `${id}_0000.nii.gz`), path.join(imagesTs, `${id}_0000.nii.gz`));
+    await linkOrCopy(path.join(source, 'labelsTr', `${id}.nii.gz`), path.join(labelsTs, `${id}.nii.gz`));
   }
   const json = JSON.parse(await readFile(path.join(source, 'dataset.json'), 'utf8')) as Record<string, unknown>;
   await writeFile(path.join(dataset, 'dataset.json'), JSON.stringify({ ...json, numTraining: trainIds.length }, null, 4));

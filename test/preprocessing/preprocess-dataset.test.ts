@@ -1,7 +1,7 @@
 // plan-and-preprocess on 10 real Dataset004_Hippocampus cases (files, shapes, class locations, skip on rerun,
 // redo on changed settings) and on broken datasets (nothing written under nnUNet_preprocessed).
 import assert from 'node:assert/strict';
-import { copyFile, link, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +14,7 @@ import { extractFingerprint, writeFingerprint } from '../../src/planning/fingerp
 import { listTrainingCases } from '../../src/planning/raw-dataset.js';
 import { planAndPreprocess } from '../../src/preprocessing/plan-and-preprocess.js';
 import { listPreprocessedCases, readPreprocessedCase } from '../../src/preprocessing/preprocessed-store.js';
+import { linkOrCopy } from '../link-or-copy.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SOURCE = path.resolve(repoRoot, '../shared/data/Dataset004_Hippocampus');
@@ -23,11 +24,6 @@ const noData = existsSync(SOURCE) ? null : `${SOURCE} not found`;
 let tmp: string;
 let dirs: { raw: string; preprocessed: string };
 let ids: string[];
-
-/** Hard link (no copy of the data when on the same file system); raw-dataset refuses symlinks leaving the dataset folder. */
-async function linkOrCopy(from: string, to: string): Promise<void> {
-  await link(from, to).catch(() => copyFile(from, to));
-}
 
 before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'pp-dataset-'));
