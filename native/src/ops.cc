@@ -267,6 +267,20 @@ OP(LeakyReluInplace) {
   return info.Env().Undefined();
   NT_CATCH
 }
+// kernel, stride, padding, ceil_mode, count_include_pad (torch.nn.AvgPoolNd); the kernel's length picks 1D/2D/3D
+OP(AvgPool) {
+  NT_TRY
+  auto& x = ARG_T(0);
+  auto kernel = intList(info[1]), stride = intList(info[2]), padding = intList(info[3]);
+  bool ceil = ARG_BOOL(4), includePad = ARG_BOOL(5);
+  switch (kernel.size()) {
+    case 1: return wrap(info.Env(), at::avg_pool1d(x, kernel, stride, padding, ceil, includePad));
+    case 2: return wrap(info.Env(), at::avg_pool2d(x, kernel, stride, padding, ceil, includePad, c10::nullopt));
+    case 3: return wrap(info.Env(), at::avg_pool3d(x, kernel, stride, padding, ceil, includePad, c10::nullopt));
+    default: throw Napi::Error::New(info.Env(), "avg pool needs a kernel of 1, 2 or 3 sizes");
+  }
+  NT_CATCH
+}
 OP(Softmax) { RETURN_TENSOR(at::softmax(ARG_T(0), ARG_INT(1))) }
 OP(LogSoftmax) { RETURN_TENSOR(at::log_softmax(ARG_T(0), ARG_INT(1))) }
 OP(CrossEntropy) {
@@ -395,7 +409,7 @@ void registerOps(Napi::Env env, Napi::Object exports) {
       {"maskedSelect", MaskedSelect}, {"maskedFill", MaskedFill}, {"gather", Gather},           {"index", Index},
       {"cat", Cat},               {"stack", Stack},             {"chunk", Chunk},               {"constantPad", ConstantPad},
       {"asStrided", AsStrided},   {"toDtype", ToDtype},         {"toDevice", ToDevice},         {"oneHot", OneHot},
-      {"convolution", Convolution}, {"instanceNorm", InstanceNorm}, {"leakyRelu", LeakyRelu}, {"leakyRelu_", LeakyReluInplace},   {"softmax", Softmax},
+      {"convolution", Convolution}, {"instanceNorm", InstanceNorm}, {"leakyRelu", LeakyRelu}, {"leakyRelu_", LeakyReluInplace},   {"avgPool", AvgPool},       {"softmax", Softmax},
       {"logSoftmax", LogSoftmax}, {"crossEntropy", CrossEntropy}, {"interpolate", Interpolate}, {"affineGrid", AffineGrid},
       {"gridSample", GridSample}, {"full", Full},               {"empty", Empty},               {"arange", Arange},
       {"linspace", Linspace},     {"rand", Rand},               {"randn", Randn},               {"randint", Randint},

@@ -45,6 +45,18 @@ export function leakyRelu_(x: Tensor, negativeSlope = 0.01): Tensor {
   native.leakyRelu_(x.native, negativeSlope);
   return x;
 }
+export interface AvgPoolOptions {
+  stride?: number | number[];
+  padding?: number | number[];
+  ceilMode?: boolean;
+  countIncludePad?: boolean;
+}
+/** N-d average pooling (N = kernelSize.length), as torch.nn.functional.avg_poolNd; stride defaults to the kernel. */
+export function avgPool(x: Tensor, kernelSize: number[], options: AvgPoolOptions = {}): Tensor {
+  const n = kernelSize.length;
+  return new Tensor(native.avgPool(x.native, kernelSize, expandArg(options.stride ?? kernelSize, n), expandArg(options.padding ?? 0, n),
+    options.ceilMode ?? false, options.countIncludePad ?? true));
+}
 export function softmax(x: Tensor, dim: number): Tensor {
   return new Tensor(native.softmax(x.native, dim));
 }

@@ -93,6 +93,7 @@ export interface NativeBinding {
   instanceNorm(x: T, weight: T | null, bias: T | null, eps: number): T;
   leakyRelu(x: T, slope: number): T;
   leakyRelu_(x: T, slope: number): void;
+  avgPool(x: T, kernel: number[], stride: number[], padding: number[], ceilMode: boolean, countIncludePad: boolean): T;
   softmax(x: T, dim: number): T;
   logSoftmax(x: T, dim: number): T;
   crossEntropy(x: T, target: T, weight: T | null, reduction: number, ignoreIndex: number, labelSmoothing: number): T;

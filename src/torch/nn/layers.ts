@@ -59,8 +59,27 @@ export class InstanceNorm extends Module {
     this.registerParameter('weight', ones([numFeatures]));
     this.registerParameter('bias', zeros([numFeatures]));
   }
+  get weight(): Tensor {
+    return this.param('weight') as Tensor;
+  }
+  get bias(): Tensor {
+    return this.param('bias') as Tensor;
+  }
   forward(x: Tensor): Tensor {
     return F.instanceNorm(x, this.param('weight'), this.param('bias'), this.eps);
+  }
+}
+
+/** AvgPoolNd(kernelSize, stride = kernelSize): torch's defaults otherwise (no padding, floor, padding counted). No parameters. */
+export class AvgPool extends Module {
+  constructor(
+    readonly kernelSize: number[],
+    readonly stride: number[] = kernelSize,
+  ) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return F.avgPool(x, this.kernelSize, { stride: this.stride });
   }
 }
 
