@@ -1,6 +1,7 @@
 // nnU-Net's Python flags (single-dash words, snake_case) are accepted and mapped to this CLI's kebab-case options,
 // so commands copied from nnU-Net documentation work. Only flags with a counterpart here are mapped, so an
-// unsupported one (-tr, -pl, -pfile) is reported as the user typed it.
+// unsupported one (-pfile) is reported as the user typed it. A mapped flag on a subcommand without that option
+// is reported under its long name.
 const WORD_FLAGS: Record<string, string> = {
   '-djfile': '--dataset-json',
   '-np': '--num-processes',
@@ -11,6 +12,11 @@ const WORD_FLAGS: Record<string, string> = {
   '-num_epochs': '--num-epochs',
   '-device': '--device',
   '-step_size': '--step-size',
+  '-pl': '--planner',
+  '-tr': '--trainer',
+  '-gpu_memory_target': '--gpu-memory-target',
+  '-overwrite_plans_name': '--plans-name',
+  '-plans_name': '--plans-name',
 };
 
 export function normalizeArgv(args: string[]): string[] {

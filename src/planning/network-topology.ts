@@ -1,8 +1,9 @@
 /**
  * U-Net topology rules of nnU-Net v2: `get_pool_and_conv_props` / `pad_shape`
- * (`experiment_planning/experiment_planners/network_topology.py`) and the VRAM proxy
- * `PlainConvUNet.compute_conv_feature_map_size` (dynamic_network_architectures `unet.py`, `plain_conv_encoder.py`,
- * `unet_decoder.py`, `simple_conv_blocks.py`). Numbers here must match upstream exactly, quirks included,
+ * (`experiment_planning/experiment_planners/network_topology.py`) and the VRAM proxy the planners shrink patches
+ * by, `compute_conv_feature_map_size` of dynamic_network_architectures' PlainConvUNet (`unet.py`,
+ * `plain_conv_encoder.py`) and ResidualEncoderUNet (`residual_encoders.py`, `residual.py`), both with
+ * `unet_decoder.py` and `simple_conv_blocks.py`. Numbers here must match upstream exactly, quirks included,
  * because they decide patch and batch sizes.
  */
 
@@ -94,10 +95,45 @@ export interface PlainConvUNetShape {
   n_conv_per_stage_decoder: readonly number[];
 }
 
-/** Output voxels × channels of one stack of convs whose first conv has `stride` ("same" padding: size // stride). */
-function stackedConvsSize(inputSize: readonly number[], stride: readonly number[], channels: number, nConvs: number): number {
-  const outVoxels = inputSize.reduce((acc, s, i) => acc * Math.floor(s / stride[i]), 1);
-  return nConvs * channels * outVoxels;
+/** The parts of ResidualEncoderUNet's arch_kwargs that its feature-map count depends on. */
+export interface ResidualEncoderUNetShape {
+  features_per_stage: readonly number[];
+  strides: readonly (readonly number[])[];
+  n_blocks_per_stage: readonly number[];
+  n_conv_per_stage_decoder: readonly number[];
+}
+
+type Decoder = Pick<PlainConvUNetShape, 'features_per_stage' | 'strides' | 'n_conv_per_stage_decoder'>;
+
+const voxelsOf = (size: readonly number[]): number => size.reduce((a, b) => a * b, 1);
+
+/** "Same"-padded conv output size: input // stride per axis. */
+const strided = (size: readonly number[], stride: readonly number[]): number[] => size.map((v, i) => Math.floor(v / stride[i]));
+
+/**
+ * `UNetDecoder.compute_conv_feature_map_size`: per level (lowest first) the conv stack and the transposed conv
+ * at the skip's size and channels, plus the segmentation head of that level when deep supervision is on, else
+ * only the last (highest-resolution) one.
+ */
+function decoderFeatureMapSize(arch: Decoder, patchSize: readonly number[], numClasses: number, deepSupervision: boolean): number {
+  const nStages = arch.strides.length;
+  // Skip sizes: output size of every encoder stage except the bottleneck.
+  const skipSizes: number[][] = [];
+  let size = [...patchSize];
+  for (let s = 0; s < nStages - 1; s++) {
+    size = strided(size, arch.strides[s]);
+    skipSizes.push(size);
+  }
+  let total = 0;
+  const decoderStages = nStages - 1;
+  for (let s = 0; s < decoderStages; s++) {
+    const voxels = voxelsOf(skipSizes[skipSizes.length - 1 - s]);
+    const channels = arch.features_per_stage[nStages - 2 - s];
+    total += arch.n_conv_per_stage_decoder[s] * channels * voxels; // conv stack
+    total += channels * voxels; // transposed conv
+    if (deepSupervision || s === decoderStages - 1) total += numClasses * voxels; // segmentation head
+  }
+  return total;
 }
 
 /**
@@ -111,28 +147,39 @@ export function computeConvFeatureMapSize(
   numClasses: number,
   deepSupervision = false,
 ): number {
-  const nStages = arch.strides.length;
   let total = 0;
   let size = [...patchSize];
-  for (let s = 0; s < nStages; s++) {
-    total += stackedConvsSize(size, arch.strides[s], arch.features_per_stage[s], arch.n_conv_per_stage[s]);
-    size = size.map((v, i) => Math.floor(v / arch.strides[s][i]));
+  for (let s = 0; s < arch.strides.length; s++) {
+    // StackedConvBlocks: the first conv strides, all convs output at the strided size
+    size = strided(size, arch.strides[s]);
+    total += arch.n_conv_per_stage[s] * arch.features_per_stage[s] * voxelsOf(size);
   }
-  // Skip sizes: output size of every encoder stage except the bottleneck.
-  const skipSizes: number[][] = [];
-  size = [...patchSize];
-  for (let s = 0; s < nStages - 1; s++) {
-    size = size.map((v, i) => Math.floor(v / arch.strides[s][i]));
-    skipSizes.push(size);
+  return total + decoderFeatureMapSize(arch, patchSize, numClasses, deepSupervision);
+}
+
+/**
+ * `ResidualEncoderUNet.compute_conv_feature_map_size(patch)` (BasicBlockD encoder, default stem). The stem is
+ * one conv to features[0] at full size. Each BasicBlockD counts conv1 and conv2 at its strided size; the
+ * first block of a stage also counts its skip path when channels or spatial size change. Upstream counts that
+ * skip even when it is only an average pool (stride without a channel change, as at the bottleneck), and we
+ * must too, since the estimate decides the patch.
+ */
+export function computeResEncConvFeatureMapSize(
+  arch: ResidualEncoderUNetShape,
+  patchSize: readonly number[],
+  numClasses: number,
+  deepSupervision = false,
+): number {
+  let total = arch.features_per_stage[0] * voxelsOf(patchSize); // stem
+  let size = [...patchSize];
+  let inputChannels = arch.features_per_stage[0];
+  for (let s = 0; s < arch.strides.length; s++) {
+    const channels = arch.features_per_stage[s];
+    const after = strided(size, arch.strides[s]);
+    const hasSkip = inputChannels !== channels || after.some((v, i) => v !== size[i]);
+    total += (2 * arch.n_blocks_per_stage[s] + (hasSkip ? 1 : 0)) * channels * voxelsOf(after);
+    size = after;
+    inputChannels = channels;
   }
-  const decoderStages = nStages - 1;
-  for (let s = 0; s < decoderStages; s++) {
-    const skip = skipSizes[skipSizes.length - 1 - s];
-    const voxels = skip.reduce((a, b) => a * b, 1);
-    const channels = arch.features_per_stage[nStages - 2 - s];
-    total += arch.n_conv_per_stage_decoder[s] * channels * voxels; // conv stack
-    total += channels * voxels; // transposed conv
-    if (deepSupervision || s === decoderStages - 1) total += numClasses * voxels; // segmentation head
-  }
-  return total;
+  return total + decoderFeatureMapSize(arch, patchSize, numClasses, deepSupervision);
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { loadDatasetJson } from '../planning/dataset-json.js';
-import { planExperiment } from '../planning/experiment-planner.js';
+import { getPlanner, planExperiment } from '../planning/experiment-planner.js';
 import { extractFingerprint, writeFingerprint } from '../planning/fingerprint.js';
 import { baseFolder, resolveDatasetName } from '../planning/paths.js';
 import { type DatasetFingerprint, type Plans, parsePlans, readFingerprintFile, readPlansFile } from '../planning/plans-schema.js';
@@ -39,8 +39,11 @@ export interface FingerprintStepOptions extends DatasetStepOptions {
 }
 
 export interface PlanStepOptions extends DatasetStepOptions {
-  /** Default 'nnUNetPlans'. */
+  /** Upstream's planner class name (`-pl`): 'ExperimentPlanner' (default), 'nnUNetPlannerResEncM', ... */
+  planner?: string;
+  /** Default: the planner's ('nnUNetPlans' for ExperimentPlanner, 'nnUNetResEncUNetMPlans' for ResEnc M, ...). */
   plansName?: string;
+  /** Default: the planner's (8 GB for ExperimentPlanner and ResEnc M, 24 for L, 40 for XL). */
   gpuMemoryTargetGB?: number;
   preprocessorName?: string;
   overwriteTargetSpacing?: number[];
@@ -117,12 +120,14 @@ export async function extractFingerprintStep(options: FingerprintStepOptions): P
  */
 export async function planStep(options: PlanStepOptions): Promise<{ file: string; plans: Plans }> {
   const r = await resolveDataset(options);
-  const plansName = options.plansName ?? 'nnUNetPlans';
+  const planner = getPlanner(options.planner);
+  const plansName = options.plansName ?? planner.plansName;
   const fingerprint = await readFingerprintFile(path.join(r.outBase, 'dataset_fingerprint.json'));
   const jsonFile = path.join(r.rawDataset, 'dataset.json');
   const json = await loadDatasetJson(jsonFile);
   const plans = planExperiment(fingerprint, json, {
     datasetName: r.datasetName,
+    planner: planner.name,
     plansName,
     gpuMemoryTargetGB: options.gpuMemoryTargetGB,
     preprocessorName: options.preprocessorName,
@@ -163,8 +168,13 @@ export interface PlanAndPreprocessResult {
   preprocessed: PreprocessConfigurationResult[];
 }
 
-/** The whole of `nnUNetv2_plan_and_preprocess`: fingerprint (verifying first if asked), plan, preprocess. */
+/**
+ * The whole of `nnUNetv2_plan_and_preprocess`: fingerprint (verifying first if asked), plan, preprocess. The
+ * configurations are preprocessed into their data_identifier folders, so a ResEnc plan's 2d / 3d_fullres land in
+ * (and reuse) nnUNetPlans_2d / nnUNetPlans_3d_fullres, as upstream's.
+ */
 export async function planAndPreprocess(options: PlanAndPreprocessOptions): Promise<PlanAndPreprocessResult> {
+  getPlanner(options.planner); // an unknown planner fails before the fingerprint is computed
   const { datasetName } = await extractFingerprintStep({
     ...options,
     numProcesses: options.fingerprintProcesses,
@@ -176,7 +186,7 @@ export async function planAndPreprocess(options: PlanAndPreprocessOptions): Prom
     : await preprocessStep({
         datasetId: datasetName,
         dirs: options.dirs,
-        plansName: options.plansName,
+        plansName: plans.plans_name,
         numProcesses: options.numProcesses,
         onProgress: options.onPreprocessProgress,
         configurations:

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { DEFAULT_PLANNER_NAME, getPlanner, listPlanners } from '../../planning/planners/index.js';
 import { addFolderOptions, type FolderOptions } from '../folders.js';
 import { positiveInt, positiveNumber } from '../parse.js';
 import { progressBar } from '../progress.js';
@@ -9,7 +10,9 @@ interface PlanCliOptions extends FolderOptions {
   verifyDatasetIntegrity?: boolean;
   numProcesses?: number;
   numProcessesFingerprint: number;
-  plansName: string;
+  /** Unset on the planning commands: the planner's own plans name. */
+  plansName?: string;
+  planner: string;
   gpuMemoryTarget?: number;
   clean?: boolean;
   progress: boolean;
@@ -30,14 +33,46 @@ function withCommon(cmd: Command, parts: { fingerprint?: boolean; plan?: boolean
       .option('--num-processes-fingerprint <n>', 'cases read at once for the fingerprint (nnU-Net -npfp)', positiveInt, 4)
       .option('--clean', 'recompute the fingerprint even if dataset_fingerprint.json exists (default: reuse it)');
   }
-  if (parts.plan) cmd.option('--gpu-memory-target <gb>', 'GPU memory in GB that patch and batch size are planned for (default: 8, as nnU-Net)', positiveNumber);
-  if (parts.plan || parts.preprocess) cmd.option('--plans-name <name>', 'plans identifier: the plans file is <name>.json', 'nnUNetPlans');
+  if (parts.plan) {
+    cmd
+      .option('--planner <name>', "experiment planner, by nnU-Net's class name (nnU-Net -pl); the planners are listed below", DEFAULT_PLANNER_NAME)
+      .option('--gpu-memory-target <gb>', "GPU memory in GB that patch and batch size are planned for (nnU-Net -gpu_memory_target; default: the planner's, 8 for ExperimentPlanner)", positiveNumber)
+      .option('--plans-name <name>', "plans identifier: the plans file is <name>.json (nnU-Net -overwrite_plans_name; default: the planner's, nnUNetPlans for ExperimentPlanner)")
+      .addHelpText('after', plannersHelp());
+  } else if (parts.preprocess) {
+    cmd.option('--plans-name <name>', 'plans identifier: the plans file is <name>.json (nnU-Net -plans_name)', 'nnUNetPlans');
+  }
   if (parts.preprocess) {
     cmd
       .option('-c, --configurations <names...>', 'configurations to preprocess (default: those of 2d, 3d_fullres, 3d_lowres that the plans contain)')
       .option('--num-processes <n>', 'worker threads for preprocessing (nnU-Net -np; default: 8 for 2d and 3d_lowres, 4 for 3d_fullres)', positiveInt);
   }
   return addFolderOptions(cmd, ['raw', 'preprocessed']).option('--no-progress', 'no progress bars (default: bars on a terminal, plain lines otherwise)');
+}
+
+/** Greedy word wrap to `width` columns. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line];
+}
+
+/** The planner table under the options: what each targets, as upstream's resenc_presets.md recommends. */
+function plannersHelp(): string {
+  const planners = listPlanners();
+  const width = Math.max(...planners.map((p) => p.name.length));
+  const indent = ' '.repeat(width + 4);
+  const rows = planners.flatMap((p) =>
+    wrap(p.summary, 78 - indent.length).map((text, i) => (i === 0 ? `  ${p.name.padEnd(width)}  ${text}` : `${indent}${text}`)),
+  );
+  const note = 'ResEnc plans reuse the preprocessed nnUNetPlans_2d and nnUNetPlans_3d_fullres data; train them with -p <plans name>.';
+  return ['', "Planners (--planner, nnU-Net's -pl):", ...rows, '', ...wrap(note, 80)].join('\n');
 }
 
 export function planCommands(): Command[] {
@@ -47,6 +82,7 @@ export function planCommands(): Command[] {
       .description('Fingerprint, plan and preprocess a raw dataset (nnUNetv2_plan_and_preprocess). Writes nnUNet_preprocessed/DatasetXXX_Name.'),
     { fingerprint: true, plan: true, preprocess: true },
   ).action(async (o: PlanCliOptions) => {
+    getPlanner(o.planner); // an unknown name is reported before libtorch loads
     const { planAndPreprocess } = await steps();
     for (const id of o.datasetId) {
       const fp = progressBar('fingerprint', o.progress);
@@ -57,6 +93,7 @@ export function planCommands(): Command[] {
         verifyIntegrity: o.verifyDatasetIntegrity,
         fingerprintProcesses: o.numProcessesFingerprint,
         clean: o.clean,
+        planner: o.planner,
         plansName: o.plansName,
         gpuMemoryTargetGB: o.gpuMemoryTarget,
         configurations: o.configurations,
@@ -82,9 +119,10 @@ export function planCommands(): Command[] {
     },
   );
   const plan = withCommon(new Command('plan').summary('only the experiment planning').description('Only the experiment planning, from an existing fingerprint: <plans-name>.json (nnUNetv2_plan_experiment)'), { plan: true }).action(async (o: PlanCliOptions) => {
+    getPlanner(o.planner);
     const { planStep } = await steps();
     for (const id of o.datasetId) {
-      const r = await planStep({ datasetId: id, dirs: dirs(o), plansName: o.plansName, gpuMemoryTargetGB: o.gpuMemoryTarget });
+      const r = await planStep({ datasetId: id, dirs: dirs(o), planner: o.planner, plansName: o.plansName, gpuMemoryTargetGB: o.gpuMemoryTarget });
       console.log(`wrote ${r.file}`);
     }
   });
