@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 import { readNifti } from '../io/nifti.js';
+import type { LabelManager } from '../planning/labels.js';
 import { computeCaseMetrics, type LabelOrRegion } from './metrics.js';
 import { summarize, writeSummaryJson, type CaseResult, type Summary } from './summary.js';
 
@@ -23,6 +24,11 @@ export type EvaluateFolderOptions = {
   /** Allow references without a prediction (nnU-Net's --chill); only predicted cases are evaluated. */
   chill?: boolean;
 };
+
+/** What upstream scores for a dataset: its foreground labels (or regions), with the ignore label's voxels left out. */
+export function evaluationLabelsFrom(labels: LabelManager): Pick<EvaluateFolderOptions, 'labels' | 'ignoreLabel'> {
+  return { labels: labels.evaluationClasses, ignoreLabel: labels.ignoreLabel ?? undefined };
+}
 
 const optionsSchema = z.object({
   labels: z.array(z.union([z.number().int().nonnegative(), z.array(z.number().int().nonnegative()).min(1)])).min(1),

@@ -7,8 +7,9 @@
 /** Integer-valued label volumes in any typed array (float ones included, as NIfTI files may store them). */
 export type LabelArray = Uint8Array | Int8Array | Uint16Array | Int16Array | Int32Array | Float32Array | Float64Array;
 
-/** A label (one integer) or a region (the union of several labels, nnU-Net's region-based training). */
-export type LabelOrRegion = number | readonly number[];
+import { type LabelOrRegion, labelOrRegionKey } from '../planning/label-rules.js';
+
+export { type LabelOrRegion, labelOrRegionKey };
 
 export type ClassMetrics = {
   Dice: number;
@@ -25,11 +26,6 @@ export type ClassMetrics = {
 export const METRIC_NAMES = ['Dice', 'FN', 'FP', 'IoU', 'TN', 'TP', 'n_pred', 'n_ref'] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
-/** nnU-Net's dictionary key for a label or region: `str(1)` = "1", `str((1, 2))` = "(1, 2)", `str((1,))` = "(1,)". */
-export function labelOrRegionKey(labelOrRegion: LabelOrRegion): string {
-  if (typeof labelOrRegion === 'number') return String(labelOrRegion);
-  return labelOrRegion.length === 1 ? `(${labelOrRegion[0]},)` : `(${labelOrRegion.join(', ')})`;
-}
 
 /**
  * Joint histogram of (reference, prediction) label values over the non-ignored voxels.

@@ -1,5 +1,6 @@
 // nnUNetv2_ensemble (ensembling/ensemble.py): average the probabilities several prediction folders saved as .npz,
-// take the argmax, and write the label maps with the geometry stored next to each .npz.
+// turn them into labels with the dataset's label manager (argmax), and write the label maps with the geometry stored
+// next to each .npz.
 import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
@@ -7,6 +8,7 @@ import { writeNifti } from '../io/nifti.js';
 import { readNpz, writeNpz } from '../io/npz.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { loadDatasetJson } from '../planning/dataset-json.js';
+import { labelManagerFrom } from '../planning/labels.js';
 import { readCaseProperties } from '../preprocessing/preprocessed-store.js';
 import { type Tensor, dispose, tensor, tidy } from '../torch/index.js';
 
@@ -33,11 +35,13 @@ async function probabilitiesOf(dir: string, caseId: string): Promise<{ data: Flo
 
 /**
  * Ensembles the cases every folder has (each folder written with probabilities saved). The first folder's
- * dataset.json gives the file ending. Returns the ensembled cases and those missing from some folder.
+ * dataset.json gives the file ending and the labels. Returns the ensembled cases and those missing from some folder.
  */
 export async function ensembleFolders(inputDirs: string[], outputDir: string, options: EnsembleOptions = {}): Promise<{ ensembled: string[]; incomplete: string[] }> {
   if (inputDirs.length < 2) throw new UserError('ensembling needs at least two prediction folders');
-  const datasetJson = await loadDatasetJson(path.join(inputDirs[0], 'dataset.json'));
+  const datasetJsonFile = path.join(inputDirs[0], 'dataset.json');
+  const datasetJson = await loadDatasetJson(datasetJsonFile);
+  const labelManager = labelManagerFrom(datasetJson, datasetJsonFile);
   const perFolder = await Promise.all(inputDirs.map(npzCases));
   const all = new Set(perFolder.flatMap((s) => [...s]));
   const common = [...all].filter((c) => perFolder.every((s) => s.has(c))).sort();
@@ -54,7 +58,7 @@ export async function ensembleFolders(inputDirs: string[], outputDir: string, op
     const { mean, labels } = tidy(() => {
       const sum = arrays.map((a) => tensor(a.data, a.shape)).reduce((acc, t) => acc.add_(t));
       const avg: Tensor = sum.div_(arrays.length);
-      const labelTensor = avg.argmax(0).to(avg.size(0) <= 256 ? 'uint8' : 'int16');
+      const labelTensor = labelManager.toSegmentation(avg, 'probabilities', 0).to(avg.size(0) <= 256 ? 'uint8' : 'int16');
       return { mean: avg, labels: labelTensor };
     });
     try {

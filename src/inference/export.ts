@@ -1,12 +1,14 @@
 // From logits in preprocessed space to the prediction in the input's geometry (nnU-Net's export_prediction.py):
-// resample to the cropped original shape, softmax, argmax, put back into the crop box, undo transpose_forward.
+// resample to the cropped original shape, softmax (the label manager's nonlinearity), argmax, put back into the crop
+// box, undo transpose_forward.
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { writeNifti } from '../io/nifti.js';
 import { writeNpz } from '../io/npz.js';
+import { LabelManager } from '../planning/labels.js';
 import type { Configuration, Plans } from '../planning/plans-schema.js';
 import type { CaseProperties } from '../preprocessing/preprocessed-store.js';
 import { resampleToShape } from '../preprocessing/resampling.js';
-import { F, type Tensor, tidy, zeros } from '../torch/index.js';
+import { type Tensor, tidy, zeros } from '../torch/index.js';
 
 /** What export reads of a case's properties. */
 export type ExportProperties = Pick<CaseProperties, 'spacing' | 'shape_before_cropping' | 'bbox_used_for_cropping' | 'shape_after_cropping_and_before_resampling'>;
@@ -14,7 +16,7 @@ export type ExportProperties = Pick<CaseProperties, 'spacing' | 'shape_before_cr
 export interface OriginalSpacePrediction {
   /** Labels in the input's array order and shape: uint8, or int16 beyond 256 classes. */
   segmentation: Tensor;
-  /** Softmax [K, ...input shape], float32; 1 for background outside the crop box. */
+  /** Softmax (sigmoid for regions) [K, ...input shape], float32; outside the crop box background is 1 (regions 0). */
   probabilities: Tensor | null;
 }
 
@@ -26,9 +28,17 @@ function cropBox(t: Tensor, bbox: readonly (readonly number[])[], lead: number):
 /**
  * Logits [K, ...preprocessed shape] → labels (and optionally probabilities) in the input's array space. The logits
  * are resized with the configuration's probability resampling (order 1 by default) to the cropped shape at the
- * original spacing, as nnU-Net's convert_predicted_logits_to_segmentation_with_correct_shape.
+ * original spacing, as nnU-Net's convert_predicted_logits_to_segmentation_with_correct_shape. `labels` turns them into
+ * probabilities and labels; without it, K plain labels (softmax, argmax).
  */
-export function logitsToOriginal(logits: Tensor, properties: ExportProperties, plans: Plans, configuration: Configuration, withProbabilities: boolean): OriginalSpacePrediction {
+export function logitsToOriginal(
+  logits: Tensor,
+  properties: ExportProperties,
+  plans: Plans,
+  configuration: Configuration,
+  withProbabilities: boolean,
+  labels: LabelManager = plainLabels(logits.size(0)),
+): OriginalSpacePrediction {
   return tidy(() => {
     const K = logits.size(0);
     const croppedShape = properties.shape_after_cropping_and_before_resampling;
@@ -36,20 +46,26 @@ export function logitsToOriginal(logits: Tensor, properties: ExportProperties, p
     // 2D configurations do not resample along the first (slice) axis
     const currentSpacing = configuration.spacing.length === croppedShape.length ? configuration.spacing : [originalSpacing[0], ...configuration.spacing];
     const resampled = resampleToShape(logits.float(), croppedShape, currentSpacing, originalSpacing, configuration.resampling_fn_probabilities_kwargs);
-    const probabilities = F.softmax(resampled, 0);
+    const probabilities = labels.toProbabilities(resampled, 0);
     const dtype = K <= 256 ? 'uint8' : 'int16';
     const segmentation = zeros(properties.shape_before_cropping, dtype);
-    cropBox(segmentation, properties.bbox_used_for_cropping, 0).copy_(probabilities.argmax(0));
+    cropBox(segmentation, properties.bbox_used_for_cropping, 0).copy_(labels.toSegmentation(probabilities, 'probabilities', 0));
     const back = plans.transpose_backward;
     const result: OriginalSpacePrediction = { segmentation: segmentation.permute(back).contiguous(), probabilities: null };
     if (withProbabilities) {
       const full = zeros([K, ...properties.shape_before_cropping]);
-      full.select(0, 0).fill_(1);
+      // background outside the crop box; region heads have no background channel (revert_cropping_on_probabilities)
+      if (!labels.hasRegions) full.select(0, 0).fill_(1);
       cropBox(full, properties.bbox_used_for_cropping, 1).copy_(probabilities);
       result.probabilities = full.permute([0, ...back.map((a) => a + 1)]).contiguous();
     }
     return result;
   });
+}
+
+/** The label manager of K consecutive labels without ignore label: what export assumed before it took one. */
+export function plainLabels(numHeads: number): LabelManager {
+  return new LabelManager({ allLabels: Array.from({ length: numHeads }, (_, i) => i), ignoreLabel: null });
 }
 
 export interface WritePredictionOptions {

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
+import { REGIONS_NOT_SUPPORTED, declaredLabels, labelIssues } from './label-rules.js';
 
 /** File endings this implementation can read (NIfTI through our own reader, as SimpleITKIO would). */
 export const SUPPORTED_FILE_ENDINGS = ['.nii.gz', '.nii'];
@@ -13,7 +14,7 @@ const labelValue = z
   .int({
     error: (issue) =>
       Array.isArray(issue.input)
-        ? 'region-based labels (a list of label values) are not supported yet; give each label one integer'
+        ? `this label ${REGIONS_NOT_SUPPORTED}`
         : 'a label value must be a non-negative integer',
   })
   .nonnegative();
@@ -40,18 +41,8 @@ export const datasetJsonSchema = z
     if (channels.some((c, i) => c !== i)) {
       ctx.addIssue({ code: 'custom', message: `channel keys must be 0..${channels.length - 1}, got ${channels.join(', ')}`, path: ['channel_names'] });
     }
-    if (d.labels.background !== 0) {
-      ctx.addIssue({ code: 'custom', message: 'labels must declare "background": 0', path: ['labels'] });
-    }
-    // nnU-Net's LabelManager: values consecutive from 0, the optional "ignore" label the highest.
-    const values = Object.entries(d.labels).filter(([k]) => k !== 'ignore').map(([, v]) => v);
-    const sorted = [...new Set(values)].sort((a, b) => a - b);
-    if (sorted.some((v, i) => v !== i)) {
-      ctx.addIssue({ code: 'custom', message: `label values must be consecutive 0, 1, 2, ..., got ${sorted.join(', ')}`, path: ['labels'] });
-    }
-    if (d.labels.ignore !== undefined && d.labels.ignore !== sorted.length) {
-      ctx.addIssue({ code: 'custom', message: `the ignore label must be the highest value (${sorted.length})`, path: ['labels', 'ignore'] });
-    }
+    // the label rules live with the label manager, which enforces them again on any labels it is given
+    for (const issue of labelIssues(d)) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
     if (!SUPPORTED_FILE_ENDINGS.includes(d.file_ending)) {
       ctx.addIssue({ code: 'custom', message: `file ending "${d.file_ending}" is not supported (use ${SUPPORTED_FILE_ENDINGS.join(' or ')})`, path: ['file_ending'] });
     }
@@ -92,12 +83,13 @@ export async function loadDatasetJson(file: string): Promise<DatasetJson> {
 
 /** The declared label values (including the ignore label), ascending. */
 export function labelValues(json: DatasetJson): number[] {
-  return [...new Set(Object.values(json.labels))].sort((a, b) => a - b);
+  const { allLabels, ignoreLabel } = declaredLabels(json);
+  return ignoreLabel === null ? allLabels : [...allLabels, ignoreLabel];
 }
 
 /** The labels nnU-Net evaluates: every declared value except background (0) and the ignore label. */
 export function foregroundLabels(json: DatasetJson): number[] {
-  return labelValues(json).filter((v) => v !== 0 && v !== json.labels.ignore);
+  return declaredLabels(json).allLabels.filter((v) => v !== 0);
 }
 
 export const numChannels = (json: DatasetJson): number => Object.keys(json.channel_names).length;

@@ -6,7 +6,8 @@
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { itkGeometry, readNifti, type NiftiVolume } from '../io/nifti.js';
-import { labelValues, loadDatasetJson, type DatasetJson } from './dataset-json.js';
+import { loadDatasetJson, type DatasetJson } from './dataset-json.js';
+import { labelManagerFrom } from './labels.js';
 import { formatProblems, scanRawDataset, type DatasetProblem, type TrainingCase } from './raw-dataset.js';
 
 export interface IntegrityReport {
@@ -162,7 +163,8 @@ export async function verifyDatasetIntegrity(datasetDir: string, options: { conc
   if (scan.identifiers.length !== json.numTraining) {
     problems.push(error(jsonFile, `numTraining is ${json.numTraining} but ${scan.identifiers.length} training case(s) were found`));
   }
-  const declared = labelValues(json);
+  // upstream's expected labels: all_labels plus the ignore label (loading already refused regions and a misplaced ignore)
+  const declared = labelManagerFrom(json, jsonFile).declaredValues;
   const ndims = new Map<string, number>();
   const perCase = new Array<DatasetProblem[]>(scan.training.length);
   let next = 0;

@@ -8,6 +8,7 @@ import { UserError } from '../errors.js';
 import type { NiftiHeader, NiftiVolume } from '../io/nifti.js';
 import { cropToNonzero } from '../planning/crop.js';
 import type { DatasetJson } from '../planning/dataset-json.js';
+import { labelManagerFrom } from '../planning/labels.js';
 import { computeNewShape } from '../planning/experiment-planner.js';
 import { SeededRandom } from '../planning/fingerprint.js';
 import { type Configuration, type Plans, resolveConfiguration } from '../planning/plans-schema.js';
@@ -34,28 +35,6 @@ const FOREGROUND_SAMPLES = 10000;
 const MIN_FOREGROUND_COVERAGE = 0.01;
 const LOCATIONS_SEED = 1234;
 
-/** Label values other than background and the ignore label, ascending (LabelManager.foreground_labels). */
-function foregroundLabels(json: Labels): number[] {
-  return allLabels(json).filter((v) => v !== 0);
-}
-
-/** Every label value except the ignore label, ascending (LabelManager.all_labels). */
-function allLabels(json: Labels): number[] {
-  const values = Object.entries(json.labels)
-    .filter(([name]) => name !== 'ignore')
-    .map(([, v]) => v);
-  return [...new Set(values)].sort((a, b) => a - b);
-}
-
-/**
- * With an ignore label, upstream also samples uniformly from all annotated voxels under the key
- * `tuple(all_labels)`; this is that key as Python prints the tuple, e.g. "(0, 1, 2)".
- */
-export function annotatedClassesKey(json: Labels): string {
-  const labels = allLabels(json);
-  return labels.length === 1 ? `(${labels[0]},)` : `(${labels.join(', ')})`;
-}
-
 /** JSON text with object keys sorted, so equal settings hash equally whatever order a file lists them in. */
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
@@ -73,6 +52,7 @@ function canonicalJson(value: unknown): string {
  */
 export function preprocessingHash(plans: Plans, configurationName: string, datasetJson: Labels): string {
   const c = resolveConfiguration(plans, configurationName);
+  const annotatedKey = labelManagerFrom(datasetJson).annotatedClassesKey;
   const identity = {
     format: 1,
     transpose_forward: plans.transpose_forward,
@@ -83,6 +63,9 @@ export function preprocessingHash(plans: Plans, configurationName: string, datas
     normalization_schemes: c.normalization_schemes,
     use_mask_for_norm: c.use_mask_for_norm,
     resampling: [c.resampling_fn_data, c.resampling_fn_data_kwargs, c.resampling_fn_seg, c.resampling_fn_seg_kwargs],
+    // the annotated-voxel key gained upstream's -1; naming it redoes cases stored under the old "(0, 1, ...)" key,
+    // and only datasets with an ignore label have one, so no other dataset is re-preprocessed
+    ...(annotatedKey === null ? {} : { annotated_classes_key: annotatedKey }),
   };
   return createHash('sha256').update(canonicalJson(identity)).digest('hex').slice(0, 16);
 }
@@ -139,16 +122,16 @@ function sampleWithoutReplacement(rng: SeededRandom, n: number, k: number): numb
 }
 
 /**
- * `_sample_foreground_locations`: per class, max(min(10000, n), ceil(1% of n)) of its n voxels, drawn without
- * replacement from one seeded generator. Locations are [z, y, x] (the seg's channel axis dropped). The draws
- * use this port's generator, not numpy's, so the chosen voxels differ from upstream's while the counts match.
+ * `_sample_foreground_locations`: per target (a label, or a union of values), max(min(10000, n), ceil(1% of n)) of its
+ * n voxels, drawn without replacement from one seeded generator. Locations are [z, y, x] (the seg's channel axis
+ * dropped). The draws use this port's generator, not numpy's, so the chosen voxels differ from upstream's while the
+ * counts match.
  */
-function sampleClassLocations(seg: Tensor, classes: (number | number[])[], keys: string[]): Record<string, number[][]> {
+function sampleClassLocations(seg: Tensor, targets: readonly { key: string; values: readonly number[] }[]): Record<string, number[][]> {
   const rng = new SeededRandom(LOCATIONS_SEED);
   const result: Record<string, number[][]> = {};
-  classes.forEach((c, ci) => {
-    result[keys[ci]] = tidy(() => {
-      const values = Array.isArray(c) ? c : [c];
+  for (const { key, values } of targets) {
+    result[key] = tidy(() => {
       const mask = values.map((v) => seg.eq(v)).reduce((a, b) => a.logicalOr(b));
       const where = mask.select(0, 0).nonzero();
       const n = where.size(0);
@@ -159,7 +142,7 @@ function sampleClassLocations(seg: Tensor, classes: (number | number[])[], keys:
       const dims = where.size(1);
       return Array.from({ length: k }, (_, i) => flat.slice(i * dims, (i + 1) * dims));
     });
-  });
+  }
   return result;
 }
 
@@ -213,13 +196,7 @@ export function preprocessCase(
     let segOut: Int8Array | Int16Array | null = null;
     if (seg !== null) {
       const resampledSeg = resampleSeg(segTensor, newShape, spacingT, targetSpacing, config.resampling_fn_seg_kwargs);
-      const classes: (number | number[])[] = foregroundLabels(datasetJson);
-      const keys = classes.map(String);
-      if (datasetJson.labels.ignore !== undefined) {
-        classes.push(allLabels(datasetJson));
-        keys.push(annotatedClassesKey(datasetJson));
-      }
-      properties.class_locations = sampleClassLocations(resampledSeg, classes, keys);
+      properties.class_locations = sampleClassLocations(resampledSeg, labelManagerFrom(datasetJson).classLocationTargets);
       const wide = resampledSeg.numel > 0 && resampledSeg.amax().item() > 127;
       segOut = resampledSeg.to(wide ? 'int16' : 'int8').toTypedArray() as Int8Array | Int16Array;
     }

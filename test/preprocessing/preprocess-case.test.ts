@@ -149,3 +149,29 @@ test('without a segmentation (images to predict) seg is null and there are no cl
   assert.deepEqual(r.properties.class_locations, {});
   assert.deepEqual(r.shape, [2, 4, 11, 8]);
 });
+
+test('with an ignore label the annotated voxels (-1 included, the ignore label not) are collected under "(-1, 0, 1, 2)"', async () => {
+  // a block of background becomes unannotated
+  const sparse = labels.map((v, i) => {
+    const z = Math.floor(i / (SHAPE[1] * SHAPE[2]));
+    const y = Math.floor(i / SHAPE[2]) % SHAPE[1];
+    const x = i % SHAPE[2];
+    return v === 0 && inBox([[2, 9], [3, 10], [1, 5]], z, y, x) ? 3 : v;
+  });
+  const file = path.join(dir, 'c_sparse.nii.gz');
+  await writeNifti(file, sparse, SHAPE, createHeader({ shape: SHAPE, affine: AFFINE, dtype: 'uint8' }), { dtype: 'uint8' });
+  const withIgnore = { ...datasetJson, labels: { background: 0, first: 1, second: 2, ignore: 3 } };
+  const r = preprocessCase(images, await readNifti(file), plans, '3d_fullres', withIgnore);
+  const stored = Array.from(r.seg ?? []);
+  const [, , sz, sy] = r.shape;
+  const locs = r.properties.class_locations;
+  assert.deepEqual(Object.keys(locs).sort(), ['(-1, 0, 1, 2)', '1', '2']);
+  const annotated = stored.filter((v) => v !== 3).length;
+  assert.ok(stored.includes(3) && stored.includes(-1) && annotated < 10000);
+  // fewer than 10000 annotated voxels: every one is listed, once, and none is ignored
+  const key = locs['(-1, 0, 1, 2)'];
+  assert.equal(key.length, annotated);
+  assert.equal(new Set(key.map((l) => l.join())).size, annotated);
+  for (const [a, b, c] of key) assert.notEqual(stored[(a * sz + b) * sy + c], 3);
+  assert.ok(key.some(([a, b, c]) => stored[(a * sz + b) * sy + c] === -1));
+});

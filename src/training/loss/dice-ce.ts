@@ -1,11 +1,11 @@
 // nnU-Net's DC_and_CE_loss: cross-entropy + memory-efficient soft Dice (softmax inside, background excluded,
-// smooth 1e-5, batch Dice per plans), weights 1:1.
+// smooth 1e-5, batch Dice per plans), weights 1:1, with the optional ignore label masked out of both terms.
 import { F, type Tensor, noGrad } from '../../torch/index.js';
 
 export interface DiceCeOptions {
   batchDice: boolean;
   smooth?: number;
-  /** voxels with this target value count in neither term */
+  /** Voxels with this target value count in neither term (LabelManager.ignoreLabel ?? undefined). */
   ignoreLabel?: number;
 }
 
@@ -32,15 +32,22 @@ export function softDiceLoss(logits: Tensor, target: Tensor, numClasses: number,
   return dice.mean().neg();
 }
 
-/** logits [B, C, ...], target int64 [B, ...]. */
+/**
+ * logits [B, C, ...], target int64 [B, ...]. With an ignore label, as DC_and_CE_loss(ignore_label): the Dice sees
+ * ignored voxels as masked-out background, and CE (ignore_index) averages over the annotated voxels of the whole batch.
+ */
 export function diceCeLoss(logits: Tensor, target: Tensor, numClasses: number, options: DiceCeOptions): Tensor {
-  if (options.ignoreLabel === undefined) {
+  const ignore = options.ignoreLabel;
+  if (ignore === undefined) {
     return F.crossEntropy(logits, target).add(softDiceLoss(logits, target, numClasses, options));
   }
-  const mask = target.ne(options.ignoreLabel);
-  const safeTarget = target.mul(mask.to(target.dtype));
-  const ce = F.crossEntropy(logits, target, { ignoreIndex: options.ignoreLabel });
-  return ce.add(softDiceLoss(logits, safeTarget, numClasses, options, mask));
+  const mask = target.ne(ignore);
+  const diceTarget = target.mul(mask.to(target.dtype));
+  // sum / count is CE's ignore_index mean; a patch with no annotated voxel gives 0 where torch's mean gives 0/0 = NaN,
+  // matching upstream, which drops the CE term when num_fg is 0 (and this needs no host sync to decide).
+  const annotated = mask.sum().to(logits.dtype).clamp(1);
+  const ce = F.crossEntropy(logits, target, { ignoreIndex: ignore, reduction: 'sum' }).div(annotated);
+  return ce.add(softDiceLoss(logits, diceTarget, numClasses, options, mask));
 }
 
 /** Deep-supervision weights 1/2^i, lowest resolution 0, normalized to sum 1 (nnU-Net's rule). */

@@ -158,7 +158,9 @@ test('bad or missing dataset.json is reported naming the file', async () => {
   const cases: [string, unknown, RegExp][] = [
     ['missing', undefined, /dataset\.json not found/],
     ['notjson', '{ "labels": ', /not valid JSON/],
-    ['regions', datasetJson({ labels: { background: 0, whole: [1, 2], core: 2 } }), /region-based labels .* not supported yet.*\n  → at labels\.whole/],
+    ['regions', datasetJson({ labels: { background: 0, whole: [1, 2], core: 2 } }), /region-based training .* comes with the next issue.*\n  → at labels\.whole/],
+    ['ignoremid', datasetJson({ labels: { background: 0, a: 1, ignore: 2, b: 3 } }), /label values must be consecutive 0, 1, 2, \.\.\., got 0, 1, 3/],
+    ['ignorelow', datasetJson({ labels: { background: 0, a: 1, b: 2, ignore: 4 } }), /the ignore label must be the highest value \(3\)\n  → at labels\.ignore/],
     ['nonumtraining', datasetJson({ numTraining: undefined }), /invalid dataset\.json\n✖ .*\n  → at numTraining/],
     ['gaps', datasetJson({ labels: { background: 0, a: 1, b: 3 } }), /label values must be consecutive 0, 1, 2, \.\.\., got 0, 1, 3/],
     ['ending', datasetJson({ file_ending: '.mha' }), /file ending "\.mha" is not supported/],
@@ -210,4 +212,15 @@ test('the real Dataset004_Hippocampus passes, in a few seconds', async (t) => {
   assert.equal(report.ok, true);
   assert.equal(report.numCasesChecked, 210);
   assert.ok(seconds < 15, `took ${seconds.toFixed(1)} s`);
+});
+
+test('the ignore label is a declared value: label files may hold it, but nothing above it', async () => {
+  const dir = path.join(tmp, 'Dataset903_Ignore');
+  await writeJson(path.join(dir, 'dataset.json'), datasetJson({ numTraining: 2, labels: { background: 0, liver: 1, tumour: 2, ignore: 3 } }));
+  await writeCase(dir, 'a');
+  await writeVolume(path.join(dir, 'labelsTr', 'a.nii.gz'), label([0, 1, 2, 3]), { dtype: 'uint8' });
+  await writeCase(dir, 'b');
+  await writeVolume(path.join(dir, 'labelsTr', 'b.nii.gz'), label([0, 3, 4]), { dtype: 'uint8' });
+  const report = await verifyDatasetIntegrity(dir);
+  assertProblems(report.problems, dir, [['labelsTr/b.nii.gz', 'error', /label values 4 are not declared .*\(declared: 0, 1, 2, 3\)/]]);
 });
