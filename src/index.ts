@@ -9,7 +9,16 @@ export { verifyDatasetIntegrity, assertDatasetIntegrity } from './planning/verif
 export { planExperiment } from './planning/experiment-planner.js';
 export { type Plans, readPlansFile, resolveConfiguration } from './planning/plans-schema.js';
 export { planAndPreprocess, extractFingerprintStep, planStep, preprocessStep } from './preprocessing/plan-and-preprocess.js';
-export { type TrainOptions, type TrainResult, train, modelFolder, foldFolder } from './training/trainer.js';
+export { type TrainOptions, type TrainResult, type TrainingSetup, train, loadSetup } from './training/trainer.js';
+export { type TrainerRecipe, type RecipeOverrides, defineRecipe, nnUNetTrainer } from './training/recipes/recipe.js';
+export { builtinRecipes, resolveRecipe } from './training/recipes/registry.js';
+export type { TrainingCallback, TrainingContext, EpochMetrics, ValidationDecision, CheckpointKind } from './training/callbacks/callback.js';
+export { TrainerEvents, type TrainerEventMap, type TrainerEventName } from './training/events.js';
+export { type Strategy, SingleProcessStrategy } from './training/strategy/strategy.js';
+export { type ModelIdentity, type Fold, modelFolder, modelFolderName, parseModelFolderName, foldFolder, detectFolds } from './model/model-folder.js';
+export { type SegmentationNetwork, type NetworkEntry, buildNetwork, registerNetwork, registeredNetworks } from './model/network-registry.js';
+export { readCheckpoint } from './model/checkpoint.js';
+export { LabelManager, labelManagerFrom } from './planning/labels.js';
 export { loadPretrainedWeights } from './training/pretrained-weights.js';
 export { predict, predictCases, loadModel, ensembleFolders, validateFold } from './inference/index.js';
 export { evaluateFolder } from './evaluation/evaluate-folder.js';

@@ -56,7 +56,8 @@ async function child(configuration: string, iters: number, threads: number): Pro
   const { listPreprocessedCases } = await import('../../src/preprocessing/preprocessed-store.js');
   setNumThreads(threads);
   const setup = await loadSetup(preprocessedDatasetDir, 'nnUNetPlans', configuration, 12345);
-  const { config, network, numClasses } = setup;
+  const { config, network } = setup;
+  const numClasses = setup.labels.numSegmentationHeads;
   const dataDir = path.join(preprocessedDatasetDir, config.data_identifier);
   const optimizer = new optim.SGD(network.parameters(), { lr: 1e-2, momentum: 0.99, nesterov: true, weightDecay: 3e-5 });
   const loader = new BatchLoader(

@@ -1,3 +1,4 @@
+import type { Device } from '../torch/tensor.js';
 // Option value parsers shared by the subcommands: each rejects bad input with a one-line message.
 import { InvalidArgumentError } from 'commander';
 
@@ -22,9 +23,9 @@ export function fold(value: string): number | 'all' {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`a fold is a non-negative integer or 'all', got '${value}'`);
   return n;
 }
-export function device(value: string): string {
+export function device(value: string): Device {
   if (!/^(cpu|cuda(:\d+)?)$/.test(value)) throw new InvalidArgumentError(`device must be cpu, cuda or cuda:N, got '${value}'`);
-  return value;
+  return value as Device;
 }
 export function positiveNumber(value: string): number {
   const n = Number(value);

@@ -17,6 +17,8 @@ export interface BatchStreamConfig {
   seed: number;
   stream: 'train' | 'val';
   augmentation: AugmentationConfig;
+  /** false: training batches get the validation transforms (nnUNetTrainerNoDA); default true */
+  augment?: boolean;
 }
 
 export interface Batch {
@@ -50,7 +52,7 @@ export class BatchSource {
   private readonly samplePatch: number[];
 
   constructor(private readonly config: BatchStreamConfig) {
-    const built = config.stream === 'train' ? buildTrainingTransforms(config.augmentation) : buildValidationTransforms(config.augmentation);
+    const built = config.stream === 'train' && config.augment !== false ? buildTrainingTransforms(config.augmentation) : buildValidationTransforms(config.augmentation);
     this.transform = built.transform;
     this.samplePatch = built.samplePatchSize;
   }

@@ -3,9 +3,9 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { foldCases, loadOrCreateSplits, type Fold } from '../data/splits.js';
-import { evaluateFolder } from '../evaluation/evaluate-folder.js';
+import { evaluateFolder, evaluationLabelsFrom } from '../evaluation/evaluate-folder.js';
 import type { Summary } from '../evaluation/summary.js';
-import { foregroundLabels } from '../planning/dataset-json.js';
+import { CHECKPOINT_FILES, DEFAULT_TRAINER, modelFolder } from '../model/model-folder.js';
 import { listPreprocessedCases, readPreprocessedCase } from '../preprocessing/preprocessed-store.js';
 import { type Device, tensor, tidy } from '../torch/index.js';
 import { BackgroundExporter } from './background-export.js';
@@ -17,16 +17,19 @@ export interface ValidateFoldOptions {
   resultsDatasetDir: string;
   configuration: string;
   fold: Fold;
+  /** `-tr`; default nnUNetTrainer */
+  trainer?: string;
   plansName: string;
-  checkpointName: string;
+  /** default checkpoint_final.pth */
+  checkpointName?: string;
   saveProbabilities: boolean;
-  device: string;
+  device: Device;
   echo?: (line: string) => void;
 }
 
 export async function validateFold(options: ValidateFoldOptions): Promise<Summary> {
-  const modelDir = path.join(options.resultsDatasetDir, `nnUNetTrainer__${options.plansName}__${options.configuration}`);
-  const model = await loadModel(modelDir, { folds: [options.fold], checkpointName: options.checkpointName, device: options.device as Device });
+  const modelDir = modelFolder(options.resultsDatasetDir, { trainer: options.trainer ?? DEFAULT_TRAINER, plans: options.plansName, configuration: options.configuration });
+  const model = await loadModel(modelDir, { folds: [options.fold], checkpointName: options.checkpointName ?? CHECKPOINT_FILES.final, device: options.device });
   const exporter = new BackgroundExporter(true);
   const outDir = path.join(modelDir, `fold_${options.fold}`, 'validation');
   try {
@@ -55,10 +58,8 @@ export async function validateFold(options: ValidateFoldOptions): Promise<Summar
     await exporter.close().catch(() => undefined);
     model.dispose();
   }
-  const ignore = model.datasetJson.labels.ignore;
   return evaluateFolder(path.join(options.preprocessedDatasetDir, 'gt_segmentations'), outDir, {
-    labels: foregroundLabels(model.datasetJson),
-    ignoreLabel: ignore,
+    ...evaluationLabelsFrom(model.labels),
     fileEnding: model.datasetJson.file_ending,
     chill: true,
   });

@@ -1,33 +1,60 @@
-// Checkpoint files: nnU-Net's fields (network_weights, optimizer_state, logging, _best_ema, current_epoch,
-// init_args, trainer_name, inference_allowed_mirroring_axes) plus what exact resumption needs (`nnunet_ts`:
-// best epoch, early-stopping state, data-pipeline positions, schedule identity). PyTorch-readable `.pth`.
+// Checkpoint files: nnU-Net's fields (network_weights, optimizer_state, grad_scaler_state, logging, _best_ema,
+// current_epoch, init_args, trainer_name, inference_allowed_mirroring_axes) plus what exact resumption needs, under
+// `nnunet_ts`: the schedule identity, the position inside an interrupted epoch and each callback's state by its key.
+// PyTorch-readable `.pth`; training writes them, inference and fine-tuning read them.
 import { z } from 'zod';
 import { loadPth, savePth } from '../torch/serialization/pth-file.js';
 import { type PyValue, pyFloat, pyOrderedDict, pyTuple } from '../torch/serialization/py-values.js';
 import { Tensor, optim } from '../torch/index.js';
-import type { ScheduleSettings } from './checkpoint-selection.js';
 
-export const TRAINER_NAME = 'nnUNetTrainer';
+/** The settings that shape the LR schedule and the data a resumed run continues on. */
+export type ScheduleSettings = {
+  trainer: string;
+  num_epochs: number;
+  num_iterations_per_epoch: number;
+  num_val_iterations_per_epoch: number;
+  plans_identifier: string;
+  configuration: string;
+  fold: number | 'all';
+  seed: number;
+};
+
+export const SCHEDULE_KEYS: readonly (keyof ScheduleSettings)[] = [
+  'trainer',
+  'num_epochs',
+  'num_iterations_per_epoch',
+  'num_val_iterations_per_epoch',
+  'plans_identifier',
+  'configuration',
+  'fold',
+  'seed',
+];
+
+/** The `nnunet_ts` field: everything a resume reads beyond nnU-Net's own fields. */
+export interface ResumeState {
+  schedule: ScheduleSettings;
+  /** Iterations already done in epoch `current_epoch` (0 at epoch ends; >0 after SIGINT/SIGTERM mid-epoch). */
+  resume_iteration: number;
+  partial_train_loss_sum: number;
+  warmup_epochs: number;
+  /** Callback states by stateKey. */
+  callbacks: Record<string, unknown>;
+}
+
+export const CHECKPOINT_FORMAT = 2;
 
 export interface CheckpointContent {
   networkWeights: Map<string, Tensor>;
   optimizerState: optim.OptimizerStateDict;
   logging: PyValue<Tensor>;
   bestEma: number | null;
-  bestEpoch: number | null;
-  /** the next epoch to run (or the one in progress, when resumeIteration > 0) */
+  /** the next epoch to run (or the one in progress, when resume.resume_iteration > 0) */
   currentEpoch: number;
-  resumeIteration: number;
-  partialTrainLossSum: number;
   initArgs: { plans: unknown; configuration: string; fold: number | 'all'; dataset_json: unknown; device: string };
-  mirrorAxes: number[];
-  earlyStopping: PyValue<Tensor> | null;
-  schedule: ScheduleSettings;
-  seed: number;
-  trainBatchIndex: number;
-  valBatchIndex: number;
-  warmupEpochs: number;
-  numEpochsRequested: number;
+  trainerName: string;
+  /** null: the recipe allows no test-time mirroring (upstream writes None then) */
+  mirrorAxes: number[] | null;
+  resume: ResumeState;
 }
 
 function toPy(value: unknown): PyValue<Tensor> {
@@ -49,21 +76,9 @@ export async function saveCheckpoint(file: string, c: CheckpointContent): Promis
     _best_ema: c.bestEma === null ? null : pyFloat(c.bestEma),
     current_epoch: c.currentEpoch,
     init_args: toPy(c.initArgs),
-    trainer_name: TRAINER_NAME,
-    inference_allowed_mirroring_axes: pyTuple(...c.mirrorAxes),
-    nnunet_ts: toPy({
-      format: 1,
-      best_epoch: c.bestEpoch,
-      early_stopping: c.earlyStopping,
-      schedule: c.schedule,
-      seed: c.seed,
-      resume_iteration: c.resumeIteration,
-      partial_train_loss_sum: c.partialTrainLossSum,
-      train_batch_index: c.trainBatchIndex,
-      val_batch_index: c.valBatchIndex,
-      warmup_epochs: c.warmupEpochs,
-      num_epochs_requested: c.numEpochsRequested,
-    }),
+    trainer_name: c.trainerName,
+    inference_allowed_mirroring_axes: c.mirrorAxes === null ? null : pyTuple(...c.mirrorAxes),
+    nnunet_ts: toPy({ format: CHECKPOINT_FORMAT, ...c.resume }),
   };
   try {
     await savePth(file, value);
@@ -76,34 +91,61 @@ const MetaSchema = z.looseObject({
   current_epoch: z.number().int().nonnegative(),
   network_weights: z.record(z.string(), z.instanceof(Tensor)),
 });
+export type CheckpointFile = Record<string, unknown> & z.infer<typeof MetaSchema>;
 
 /** Any checkpoint with nnU-Net's fields (ours or Python nnU-Net's). Tensors are owned by the caller. */
-export async function readCheckpoint(file: string): Promise<Record<string, unknown> & z.infer<typeof MetaSchema>> {
+export async function readCheckpoint(file: string): Promise<CheckpointFile> {
   const value = await loadPth(file);
   const parsed = MetaSchema.safeParse(value);
   if (!parsed.success) throw new Error(`${file} is not an nnU-Net checkpoint: ${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }
 
-export const ResumeStateSchema = z.looseObject({
-  best_epoch: z.number().int().nullable(),
+const scheduleSchema = z.object({
+  trainer: z.string(),
+  num_epochs: z.number(),
+  num_iterations_per_epoch: z.number(),
+  num_val_iterations_per_epoch: z.number(),
+  plans_identifier: z.string(),
+  configuration: z.string(),
+  fold: z.union([z.number(), z.literal('all')]),
+  seed: z.number(),
+});
+
+const resumeSchema = z.object({
+  format: z.literal(CHECKPOINT_FORMAT),
+  schedule: scheduleSchema,
+  resume_iteration: z.number().int().nonnegative(),
+  partial_train_loss_sum: z.number(),
+  warmup_epochs: z.number().int().nonnegative(),
+  callbacks: z.record(z.string(), z.unknown()),
+});
+
+// format 1 (nnunet-ts 0.1): no trainer in the schedule, the seed beside it, early stopping as its own field
+const resumeSchemaV1 = z.looseObject({
   early_stopping: z.unknown().nullable(),
-  schedule: z.object({
-    num_epochs: z.number(),
-    num_iterations_per_epoch: z.number(),
-    num_val_iterations_per_epoch: z.number(),
-    plans_identifier: z.string(),
-    configuration: z.string(),
-    fold: z.union([z.number(), z.literal('all')]),
-  }),
+  schedule: scheduleSchema.omit({ trainer: true, seed: true }),
   seed: z.number(),
   resume_iteration: z.number().int().optional(),
   partial_train_loss_sum: z.number().optional(),
-  train_batch_index: z.number().int(),
-  val_batch_index: z.number().int(),
   warmup_epochs: z.number().int(),
 });
-export type ResumeState = z.infer<typeof ResumeStateSchema>;
+
+/** The resume state of a checkpoint written by nnunet-ts, or null for one written by nnU-Net (Python). */
+export function resumeStateOf(checkpoint: CheckpointFile): ResumeState | null {
+  const current = resumeSchema.safeParse(checkpoint.nnunet_ts);
+  if (current.success) return current.data;
+  const v1 = resumeSchemaV1.safeParse(checkpoint.nnunet_ts);
+  if (!v1.success) return null;
+  const trainer = typeof checkpoint.trainer_name === 'string' ? checkpoint.trainer_name : 'nnUNetTrainer';
+  return {
+    schedule: { ...v1.data.schedule, trainer, seed: v1.data.seed },
+    resume_iteration: v1.data.resume_iteration ?? 0,
+    partial_train_loss_sum: v1.data.partial_train_loss_sum ?? 0,
+    warmup_epochs: v1.data.warmup_epochs,
+    callbacks: v1.data.early_stopping ? { early_stopping: v1.data.early_stopping } : {},
+  };
+}
 
 /** The optimizer state dict as read from a file (Map of param index → tensors, one param group). */
 export function optimizerStateFromFile(value: unknown): optim.OptimizerStateDict {

@@ -6,6 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { UserError } from '../errors.js';
+import { SCHEDULE_KEYS, type ScheduleSettings } from '../model/checkpoint.js';
 
 export type CheckpointMeta = { current_epoch: number };
 
@@ -66,30 +67,11 @@ export async function selectCheckpoint<M extends CheckpointMeta>(
   return { path: chosen.path, meta: chosen.meta, warnings };
 }
 
-/** The settings that shape the LR schedule and the data a resumed run continues on. */
-export type ScheduleSettings = {
-  num_epochs: number;
-  num_iterations_per_epoch: number;
-  num_val_iterations_per_epoch: number;
-  plans_identifier: string;
-  configuration: string;
-  fold: number | 'all';
-};
-
 export type ScheduleDifference = {
   setting: keyof ScheduleSettings;
   saved: ScheduleSettings[keyof ScheduleSettings];
   requested: ScheduleSettings[keyof ScheduleSettings];
 };
-
-const SCHEDULE_KEYS: readonly (keyof ScheduleSettings)[] = [
-  'num_epochs',
-  'num_iterations_per_epoch',
-  'num_val_iterations_per_epoch',
-  'plans_identifier',
-  'configuration',
-  'fold',
-];
 
 /** Settings that differ between a checkpoint and the requested run; empty when resuming is consistent. */
 export function checkScheduleCompatibility(saved: ScheduleSettings, requested: ScheduleSettings): ScheduleDifference[] {
@@ -103,5 +85,5 @@ export function checkScheduleCompatibility(saved: ScheduleSettings, requested: S
 /** Refusal message for a resume whose schedule differs from the checkpoint's. */
 export function scheduleMismatchMessage(checkpointPath: string, differences: readonly ScheduleDifference[]): string {
   const list = differences.map((d) => `${d.setting}: saved ${JSON.stringify(d.saved)}, requested ${JSON.stringify(d.requested)}`);
-  return `${checkpointPath} was trained with a different schedule (${list.join('; ')}); resume with the saved settings, start a new run, or pass --allow-schedule-change to continue with the new ones (the LR schedule jumps)`;
+  return `${checkpointPath} was trained with a different schedule (${list.join('; ')}); resume with the saved settings, start a new run, or pass --allow-schedule-change to continue with the new ones (the LR schedule or the data stream changes)`;
 }

@@ -2,9 +2,9 @@
 // load_pretrained_weights: every key must match in name and shape except the segmentation heads, which are skipped;
 // on any mismatch every offending key is listed with both shapes and nothing is loaded.
 import { UserError } from '../errors.js';
-import type { PlainConvUNet } from '../network/plain-conv-unet.js';
+import { readCheckpoint } from '../model/checkpoint.js';
+import { type SegmentationNetwork, networkEntry } from '../model/network-registry.js';
 import { type Tensor, dispose } from '../torch/index.js';
-import { readCheckpoint } from './checkpoint.js';
 
 const WRAPPER_PREFIXES = ['module.', '_orig_mod.'];
 
@@ -22,7 +22,9 @@ function stripWrappers(key: string): string {
   return k;
 }
 
-export async function loadPretrainedWeights(network: PlainConvUNet, file: string): Promise<{ loaded: number; skipped: number }> {
+/** `networkClassName`: the plans' network_class_name, which names the segmentation heads' key prefix. */
+export async function loadPretrainedWeights(network: SegmentationNetwork, file: string, networkClassName = 'PlainConvUNet'): Promise<{ loaded: number; skipped: number }> {
+  const headPrefix = networkEntry(networkClassName, file).segmentationHeadPrefix;
   let ckpt: Awaited<ReturnType<typeof readCheckpoint>>;
   try {
     ckpt = await readCheckpoint(file);
@@ -36,7 +38,7 @@ export async function loadPretrainedWeights(network: PlainConvUNet, file: string
     const selected = new Map<string, Tensor>();
     let skipped = 0;
     for (const [key, t] of own) {
-      if (key.includes('.seg_layers.')) {
+      if (key.startsWith(headPrefix)) {
         skipped++;
         continue;
       }

@@ -1,31 +1,28 @@
 // One optimization step and one validation step on a batch, as nnU-Net's train_step / validation_step.
-import type { PlainConvUNet } from '../network/plain-conv-unet.js';
-import { type Tensor, Tensor as T, noGrad, optim, tidy } from '../torch/index.js';
+import type { SegmentationNetwork } from '../model/network-registry.js';
+import { type Device, type Tensor, Tensor as T, noGrad, optim, tidy } from '../torch/index.js';
 import type { Batch } from '../data/batch-source.js';
 import { type DiceCeOptions, deepSupervisionLoss } from './loss/dice-ce.js';
+import type { Strategy } from './strategy/strategy.js';
 
 export const GRAD_CLIP_NORM = 12;
 
-/** nnU-Net's optimizer: SGD, momentum 0.99 Nesterov, weight decay 3e-5 (the LR schedule sets lr every epoch). */
-export function createOptimizer(params: Tensor[], initialLr = 1e-2): optim.SGD {
-  return new optim.SGD(params, { lr: initialLr, momentum: 0.99, nesterov: true, weightDecay: 3e-5 });
-}
-
-function batchTensors(batch: Batch, device: string): { data: Tensor; targets: Tensor[] } {
+function batchTensors(batch: Batch, device: Device): { data: Tensor; targets: Tensor[] } {
   const data = T.fromBuffer(batch.data, batch.dataShape, 'float32');
   // targets arrive as [B, 1, ...]; the loss takes int64 class maps [B, ...]
   const targets = batch.targets.map((t, i) => T.fromBuffer(t, batch.targetShapes[i], 'int16').squeeze(1).to('int64'));
   if (device === 'cpu') return { data, targets };
-  return { data: data.to(device as 'cuda'), targets: targets.map((t) => t.to(device as 'cuda')) };
+  return { data: data.to(device), targets: targets.map((t) => t.to(device)) };
 }
 
-/** Forward, Dice+CE deep-supervision loss, backward, clip at norm 12, SGD step. Returns the loss. */
-export function trainStep(network: PlainConvUNet, optimizer: optim.Optimizer, batch: Batch, numClasses: number, loss: DiceCeOptions, device: string): number {
+/** Forward, Dice+CE deep-supervision loss, backward, gradient reduction over ranks, clip at norm 12, step. Returns the loss. */
+export function trainStep(network: SegmentationNetwork, optimizer: optim.Optimizer, batch: Batch, numClasses: number, loss: DiceCeOptions, device: Device, strategy?: Strategy): number {
   return tidy(() => {
     const { data, targets } = batchTensors(batch, device);
     optimizer.zeroGrad();
     const l = deepSupervisionLoss(network.forward(data), targets, numClasses, loss);
     l.backward();
+    strategy?.reduceGradients(optimizer.params);
     optim.clipGradNorm_(optimizer.params, GRAD_CLIP_NORM);
     optimizer.step();
     return l.item();
@@ -41,7 +38,7 @@ export interface ValidationResult {
 }
 
 /** Loss plus hard tp/fp/fn of the full-resolution output's argmax (background excluded). */
-export function validationStep(network: PlainConvUNet, batch: Batch, numClasses: number, loss: DiceCeOptions, device: string): ValidationResult {
+export function validationStep(network: SegmentationNetwork, batch: Batch, numClasses: number, loss: DiceCeOptions, device: Device): ValidationResult {
   return noGrad(() =>
     tidy(() => {
       const { data, targets } = batchTensors(batch, device);

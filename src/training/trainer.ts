@@ -1,29 +1,37 @@
-// `nnunet train`: the training loop. It stays short on purpose: the schedule, the metric logger, early stopping,
-// checkpoint selection, the progress plot and the log file are separate units it calls.
+// `nnunet train`: resolve the recipe and the options, build the network, restore a checkpoint on --c, run the loop
+// (loop.ts) with its callbacks, and write checkpoint_final.
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import cliProgress from 'cli-progress';
-import { UserError } from '../errors.js';
 import { BatchLoader } from '../data/batch-loader.js';
-import { type Fold, foldCases, loadOrCreateSplits } from '../data/splits.js';
-import { architectureFromPlans } from '../network/architecture.js';
-import { PlainConvUNet } from '../network/plain-conv-unet.js';
+import { foldCases, loadOrCreateSplits } from '../data/splits.js';
+import { UserError } from '../errors.js';
+import { type CheckpointFile, type ResumeState, type ScheduleSettings, optimizerStateFromFile, readCheckpoint, resumeStateOf, saveCheckpoint } from '../model/checkpoint.js';
+import { CHECKPOINT_FILES, DEFAULT_PLANS, type Fold, foldFolder } from '../model/model-folder.js';
+import { type SegmentationNetwork } from '../model/network-registry.js';
+import { type DatasetJson, loadDatasetJson, numChannels } from '../planning/dataset-json.js';
+import { type LabelManager, labelManagerFrom } from '../planning/labels.js';
 import { type Configuration, type Plans, readPlansFile, resolveConfiguration } from '../planning/plans-schema.js';
-import { loadDatasetJson, type DatasetJson } from '../planning/dataset-json.js';
 import { listPreprocessedCases } from '../preprocessing/preprocessed-store.js';
-import { Generator, assertDeviceAvailable, dispose, type Tensor } from '../torch/index.js';
+import { type Device, Generator, assertDeviceAvailable, dispose, type Tensor } from '../torch/index.js';
 import { augmentationFor } from './augmentation-config.js';
-import { type CheckpointContent, ResumeStateSchema, optimizerStateFromFile, readCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { type ScheduleSettings, checkScheduleCompatibility, scheduleMismatchMessage, selectCheckpoint } from './checkpoint-selection.js';
-import { EarlyStopping, type EarlyStoppingMetric } from './early-stopping.js';
-import { LrSchedule } from './lr-schedule.js';
+import { BestCheckpointCallback } from './callbacks/best-checkpoint.js';
+import type { CheckpointKind, TrainingCallback, TrainingContext } from './callbacks/callback.js';
+import { EarlyStoppingCallback } from './callbacks/early-stopping.js';
+import { ProgressPlotCallback } from './callbacks/progress-plot.js';
+import { TrainingLogCallback } from './callbacks/training-log.js';
+import { checkScheduleCompatibility, scheduleMismatchMessage, selectCheckpoint } from './checkpoint-selection.js';
+import type { EarlyStoppingMetric } from './early-stopping.js';
+import { TrainerEvents } from './events.js';
+import { runLoop } from './loop.js';
 import { MetricLogger } from './metric-logger.js';
-import { writeProgressPlot } from './progress-plot.js';
 import { loadPretrainedWeights } from './pretrained-weights.js';
-import { TrainingLog } from './training-log.js';
-import { createOptimizer, trainStep, validationStep } from './train-step.js';
+import { nnUNetTrainer, type TrainerRecipe } from './recipes/recipe.js';
+import { resolveRecipe } from './recipes/registry.js';
 import { stopRequest } from './stop-signal.js';
+import { SingleProcessStrategy, type Strategy } from './strategy/strategy.js';
+
+export const DEFAULT_SEED = 12345;
 
 export interface TrainOptions {
   /** nnUNet_preprocessed/DatasetXXX_Name */
@@ -32,27 +40,37 @@ export interface TrainOptions {
   resultsDatasetDir: string;
   configuration: string;
   fold: Fold;
+  /** `-tr`: a recipe name (built-in or from nnUNet_extTrainer) or a recipe; default nnUNetTrainer. */
+  trainer?: string | TrainerRecipe;
   plansName?: string;
+  /** Budget overrides; unset, the recipe's values apply. */
   numEpochs?: number;
   iterationsPerEpoch?: number;
   valIterations?: number;
   initialLr?: number;
+  /** Unset: 12345 for a new run, the saved seed on --c. */
   seed?: number;
-  device?: string;
+  device?: Device;
   saveEvery?: number;
   continueTraining?: boolean;
   allowScheduleChange?: boolean;
   pretrainedWeights?: string;
+  /** Unset: the recipe's (nnUNetTrainer_warmup: 50). */
   warmupEpochs?: number;
   earlyStopping?: { patience: number; minDelta?: number; metric?: EarlyStoppingMetric; annealEpochs?: number };
   numWorkers?: number;
-  progressBar?: boolean;
+  /** Extra callbacks (after the built-in ones: log, early stopping, best checkpoint, plot). */
+  callbacks?: TrainingCallback[];
+  /** Subscribe here to follow the run (iteration, epoch, validation, checkpoint, stop, log). */
+  events?: TrainerEvents;
+  strategy?: Strategy;
   /** console echo of log lines (default console.log) */
   echo?: (line: string) => void;
 }
 
 export interface TrainResult {
   outputFolder: string;
+  trainer: string;
   /** epochs completed (the next epoch to run) */
   epochs: number;
   stoppedEarly: boolean;
@@ -61,256 +79,266 @@ export interface TrainResult {
   bestEpoch: number | null;
 }
 
-export function modelFolder(resultsDatasetDir: string, plansName: string, configuration: string): string {
-  return path.join(resultsDatasetDir, `nnUNetTrainer__${plansName}__${configuration}`);
-}
-export function foldFolder(resultsDatasetDir: string, plansName: string, configuration: string, fold: Fold): string {
-  return path.join(modelFolder(resultsDatasetDir, plansName, configuration), `fold_${fold}`);
-}
-
-interface Setup {
+export interface TrainingSetup {
   plans: Plans;
   config: Configuration;
   datasetJson: DatasetJson;
-  numClasses: number;
+  labels: LabelManager;
   inputChannels: number;
-  network: PlainConvUNet;
-  mirrorAxes: number[];
+  recipe: TrainerRecipe;
+  network: SegmentationNetwork;
+  /** Training and test-time mirror axes; null: none (the checkpoint stores None). */
+  mirrorAxes: number[] | null;
 }
 
-export async function loadSetup(preprocessedDatasetDir: string, plansName: string, configuration: string, seed: number): Promise<Setup> {
-  const plans = await readPlansFile(path.join(preprocessedDatasetDir, `${plansName}.json`));
-  const config = resolveConfiguration(plans, configuration);
-  const datasetJson = await loadDatasetJson(path.join(preprocessedDatasetDir, 'dataset.json'));
-  const numClasses = Object.keys(datasetJson.labels).length;
-  const inputChannels = Object.keys(datasetJson.channel_names).length;
-  const arch = architectureFromPlans(config.architecture.arch_kwargs as never, inputChannels, numClasses);
-  const network = new PlainConvUNet(arch).initialize(new Generator(seed));
-  return { plans, config, datasetJson, numClasses, inputChannels, network, mirrorAxes: augmentationFor(config).mirrorAxes };
+/** Plans, dataset.json, labels and the recipe's network for one configuration, initialized from `seed`. */
+export async function loadSetup(preprocessedDatasetDir: string, plansName: string, configuration: string, seed: number, recipe: TrainerRecipe = nnUNetTrainer): Promise<TrainingSetup> {
+  const plansFile = path.join(preprocessedDatasetDir, `${plansName}.json`);
+  const plans = await readPlansFile(plansFile);
+  const config = resolveConfiguration(plans, configuration, plansFile);
+  if (config.previous_stage !== undefined) {
+    throw new UserError(`${plansFile}: configuration '${configuration}' is a cascade stage (previous_stage '${config.previous_stage}'): it needs the low-resolution predictions as input, and cascade training is not supported yet. Train 3d_fullres or 3d_lowres instead.`);
+  }
+  const datasetJsonFile = path.join(preprocessedDatasetDir, 'dataset.json');
+  const datasetJson = await loadDatasetJson(datasetJsonFile);
+  const labels = labelManagerFrom(datasetJson, datasetJsonFile);
+  const inputChannels = numChannels(datasetJson);
+  const network = recipe.buildNetwork({ configuration: config, inputChannels, numHeads: labels.numSegmentationHeads, source: plansFile }).initialize(new Generator(seed));
+  const defaults = augmentationFor(config).mirrorAxes;
+  return { plans, config, datasetJson, labels, inputChannels, recipe, network, mirrorAxes: recipe.mirrorAxes(defaults, config.patch_size) };
+}
+
+interface Resume {
+  path: string;
+  checkpoint: CheckpointFile;
+  state: ResumeState;
+}
+
+/** --c: the newest valid checkpoint of the fold and its resume state, or null to start anew. */
+async function findResume(out: string, print: (line: string) => void): Promise<Resume | null> {
+  const choice = await selectCheckpoint([CHECKPOINT_FILES.final, CHECKPOINT_FILES.latest, CHECKPOINT_FILES.best].map((f) => path.join(out, f)), readCheckpoint);
+  if (!choice) {
+    print(`WARNING: --c given but no checkpoint in ${out}: starting a new training`);
+    return null;
+  }
+  for (const w of choice.warnings) print(`WARNING: ${w}`);
+  const state = resumeStateOf(choice.meta);
+  if (!state) {
+    dispose(choice.meta);
+    throw new UserError(`${choice.path}: not written by nnunet-ts (no resume state); use --pretrained-weights to start from its weights`);
+  }
+  return { path: choice.path, checkpoint: choice.meta, state };
 }
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const plansName = options.plansName ?? 'nnUNetPlans';
-  const numEpochs = options.numEpochs ?? 1000;
-  const iterations = options.iterationsPerEpoch ?? 250;
-  const valIterations = options.valIterations ?? 50;
-  const seed = options.seed ?? 12345;
-  const device = options.device ?? 'cpu';
+  const recipe = typeof options.trainer === 'string' ? await resolveRecipe(options.trainer) : (options.trainer ?? nnUNetTrainer);
+  const plansName = options.plansName ?? DEFAULT_PLANS;
+  const numEpochs = options.numEpochs ?? recipe.numEpochs;
+  const iterations = options.iterationsPerEpoch ?? recipe.iterationsPerEpoch;
+  const valIterations = options.valIterations ?? recipe.valIterations;
+  const initialLr = options.initialLr ?? recipe.initialLr;
+  const device: Device = options.device ?? 'cpu';
   const saveEvery = options.saveEvery ?? 1;
+  const strategy = options.strategy ?? new SingleProcessStrategy();
+  const events = options.events ?? new TrainerEvents();
   assertDeviceAvailable(device);
   if (options.continueTraining && options.pretrainedWeights) {
     throw new UserError('--c and --pretrained-weights cannot be combined: a resumed run takes its weights from its checkpoint');
   }
 
-  const out = foldFolder(options.resultsDatasetDir, plansName, options.configuration, options.fold);
+  const out = foldFolder(options.resultsDatasetDir, { trainer: recipe.name, plans: plansName, configuration: options.configuration }, options.fold);
   await mkdir(out, { recursive: true });
-  const log = new TrainingLog(out, options.echo);
-  const setup = await loadSetup(options.preprocessedDatasetDir, plansName, options.configuration, seed);
-  const { config, network, numClasses } = setup;
-  const dataDir = path.join(options.preprocessedDatasetDir, config.data_identifier);
-  const identifiers = await listPreprocessedCases(dataDir);
-  if (identifiers.length === 0) throw new UserError(`${dataDir}: no preprocessed cases: run \`nnunet plan-and-preprocess\` first`);
-  const splits = await loadOrCreateSplits(options.preprocessedDatasetDir, identifiers);
-  const cases = foldCases(splits, options.fold, identifiers);
-  for (const f of ['dataset.json', `${plansName}.json`, 'dataset_fingerprint.json']) {
-    const src = path.join(options.preprocessedDatasetDir, f);
-    if (existsSync(src)) await copyFile(src, path.join(path.dirname(out), f === `${plansName}.json` ? 'plans.json' : f));
-  }
-  if (device !== 'cpu') network.to(device as 'cuda');
-
-  const schedule: ScheduleSettings = {
-    num_epochs: numEpochs,
-    num_iterations_per_epoch: iterations,
-    num_val_iterations_per_epoch: valIterations,
-    plans_identifier: plansName,
-    configuration: options.configuration,
-    fold: options.fold,
-  };
-  const optimizer = createOptimizer(network.parameters(), options.initialLr);
-  const logger = new MetricLogger();
+  const print = (line: string) => events.emit('log', { line });
+  const callbacks: TrainingCallback[] = [new TrainingLogCallback(options.echo)];
   const earlyStopping = options.earlyStopping
-    ? new EarlyStopping({ patience: options.earlyStopping.patience, minDelta: options.earlyStopping.minDelta ?? 0, metric: options.earlyStopping.metric ?? 'ema_fg_dice', annealEpochs: options.earlyStopping.annealEpochs ?? 0 })
+    ? new EarlyStoppingCallback({ patience: options.earlyStopping.patience, minDelta: options.earlyStopping.minDelta ?? 0, metric: options.earlyStopping.metric ?? 'ema_fg_dice', annealEpochs: options.earlyStopping.annealEpochs ?? 0 })
     : null;
-  let warmupEpochs = options.warmupEpochs ?? 0;
-  let epoch = 0;
-  // a checkpoint written on SIGINT/SIGTERM stops inside an epoch: resume there
-  let startIteration = 0;
-  let partialLossSum = 0;
-
-  if (options.continueTraining) {
-    const choice = await selectCheckpoint(['checkpoint_final.pth', 'checkpoint_latest.pth', 'checkpoint_best.pth'].map((f) => path.join(out, f)), readCheckpoint);
-    if (!choice) log.print(`WARNING: --c given but no checkpoint in ${out}: starting a new training`);
-    else {
-      for (const w of choice.warnings) log.print(`WARNING: ${w}`);
-      const ckpt = choice.meta;
-      const resume = ResumeStateSchema.safeParse(ckpt.nnunet_ts);
-      if (!resume.success) throw new UserError(`${choice.path}: not written by nnunet-ts (no resume state); use --pretrained-weights to start from its weights`);
-      const diffs = checkScheduleCompatibility(resume.data.schedule as ScheduleSettings, schedule);
-      if (diffs.length && !options.allowScheduleChange) throw new UserError(scheduleMismatchMessage(choice.path, diffs));
-      network.loadStateDict(ckpt.network_weights as Record<string, Tensor>);
-      optimizer.loadStateDict(optimizerStateFromFile(ckpt.optimizer_state));
-      logger.loadStateDict(ckpt.logging);
-      if (earlyStopping && resume.data.early_stopping) earlyStopping.loadStateDict(resume.data.early_stopping);
-      warmupEpochs = resume.data.warmup_epochs;
-      epoch = ckpt.current_epoch;
-      startIteration = resume.data.resume_iteration ?? 0;
-      partialLossSum = resume.data.partial_train_loss_sum ?? 0;
-      dispose(ckpt);
-      log.print(`Resuming from ${path.basename(choice.path)} at epoch ${epoch}${startIteration ? `, iteration ${startIteration}` : ''}`);
-    }
-  } else if (options.pretrainedWeights) {
-    await loadPretrainedWeights(network, options.pretrainedWeights);
-    log.print(`Loaded pretrained weights from ${options.pretrainedWeights} (segmentation heads skipped)`);
-  }
-  const lrSchedule = new LrSchedule({ initialLr: options.initialLr ?? 1e-2, numEpochs, warmupEpochs });
-
-  const finished = epoch >= numEpochs || earlyStopping?.stopped === true;
-  if (finished) {
-    log.print(`Training already finished (epoch ${epoch} of ${numEpochs}${earlyStopping?.stopped ? ', stopped early' : ''}): nothing to do`);
-    return { outputFolder: out, epochs: epoch, stoppedEarly: earlyStopping?.stopped ?? false, interrupted: null, bestEma: logger.bestEma, bestEpoch: logger.bestEpoch };
-  }
-
-  const aug = augmentationFor(config);
-  const loaderConfig = {
-    preprocessedDir: dataDir,
-    batchSize: config.batch_size,
-    patchSize: config.patch_size,
-    oversampleForeground: 0.33,
-    seed,
-    augmentation: aug,
+  if (earlyStopping) callbacks.push(earlyStopping);
+  callbacks.push(new BestCheckpointCallback(), new ProgressPlotCallback(), ...(options.callbacks ?? []));
+  const logger = new MetricLogger();
+  let checkpointWriter: (kind: CheckpointKind) => Promise<void> = async () => {
+    throw new Error('checkpoint requested before training started');
   };
-  const numWorkers = options.numWorkers ?? 1;
-  const trainLoader = new BatchLoader({ ...loaderConfig, caseIds: cases.train, stream: 'train' }, { numWorkers, startIndex: epoch * iterations + startIteration });
-  const valLoader = new BatchLoader({ ...loaderConfig, caseIds: cases.val, stream: 'val' }, { numWorkers: Math.min(numWorkers, 1), startIndex: epoch * valIterations });
-  const loss = { batchDice: config.batch_dice };
-  const stop = stopRequest();
-  let interruptedAt = '';
-  let stoppedEarly = false;
-
-  /** nextEpoch: the epoch a resume starts; iteration/lossSum: where inside it (0 at epoch ends). */
-  const checkpoint = (file: string, nextEpoch: number, iteration = 0, lossSum = 0): Promise<void> => {
-    const content: CheckpointContent = {
-      networkWeights: network.stateDict(),
-      optimizerState: optimizer.stateDict(),
-      logging: logger.stateDict(),
-      bestEma: logger.bestEma,
-      bestEpoch: logger.bestEpoch,
-      currentEpoch: nextEpoch,
-      resumeIteration: iteration,
-      partialTrainLossSum: lossSum,
-      initArgs: { plans: setup.plans, configuration: options.configuration, fold: options.fold, dataset_json: setup.datasetJson, device },
-      mirrorAxes: setup.mirrorAxes,
-      earlyStopping: earlyStopping ? earlyStopping.stateDict() : null,
-      schedule,
-      seed,
-      trainBatchIndex: trainLoader.position,
-      valBatchIndex: valLoader.position,
-      warmupEpochs,
-      numEpochsRequested: numEpochs,
-    };
-    return saveCheckpoint(path.join(out, file), content);
-  };
-
-  log.print(`Training ${options.configuration} fold ${options.fold}: ${cases.train.length} training and ${cases.val.length} validation cases, ${numEpochs} epochs × ${iterations} iterations, batch ${config.batch_size}, patch [${config.patch_size}], device ${device}`);
-  const bar = options.progressBar ?? process.stderr.isTTY
-    ? new cliProgress.SingleBar({ format: 'epoch {epoch} |{bar}| {value}/{total} it | loss {loss} | ETA {eta_formatted}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
-    : null;
+  const ctx: TrainingContext = { outputFolder: out, numEpochs, iterationsPerEpoch: iterations, events, logger, isMain: strategy.isMain, print, saveCheckpoint: (kind) => checkpointWriter(kind) };
+  for (const c of callbacks) await c.onTrainStart?.(ctx);
 
   try {
-    for (; epoch < numEpochs; epoch++) {
-      logger.log('epoch_start_timestamps', Date.now() / 1000, epoch);
-      const lr = lrSchedule.lrAt(epoch, earlyStopping ?? undefined);
-      optimizer.lr = lr;
-      logger.log('lrs', lr, epoch);
-      log.print(`Epoch ${epoch}`);
-      log.print(`Current learning rate: ${lr.toFixed(5)}`);
-      network.train();
-      network.deepSupervision = true;
-      bar?.start(iterations, startIteration, { epoch, loss: '-' });
-      let lossSum = partialLossSum;
-      for (let it = startIteration; it < iterations; it++) {
-        // one event-loop turn per iteration: Node reclaims freed tensors' wrapper objects only then
-        await new Promise((resolve) => setImmediate(resolve));
-        const l = trainStep(network, optimizer, await trainLoader.next(), numClasses, loss, device);
-        lossSum += l;
-        bar?.update(it + 1, { epoch, loss: l.toFixed(4) });
-        if (stop.signal && it + 1 < iterations) {
-          bar?.stop();
-          interruptedAt = `during epoch ${epoch}, after iteration ${it + 1} of ${iterations}`;
-          await checkpoint('checkpoint_latest.pth', epoch, it + 1, lossSum);
-          break;
-        }
-      }
-      startIteration = 0;
-      partialLossSum = 0;
-      bar?.stop();
-      if (stop.signal && trainLoader.position < (epoch + 1) * iterations) break;
-      logger.log('train_losses', lossSum / iterations, epoch);
-
-      network.eval();
-      const tp = new Array<number>(numClasses - 1).fill(0);
-      const fp = [...tp];
-      const fn = [...tp];
-      let valLoss = 0;
-      for (let it = 0; it < valIterations; it++) {
-        const r = validationStep(network, await valLoader.next(), numClasses, loss, device);
-        valLoss += r.loss;
-        r.tp.forEach((v, c) => {
-          tp[c] += v;
-          fp[c] += r.fp[c];
-          fn[c] += r.fn[c];
-        });
-      }
-      const dice = tp.map((t, c) => (t + fp[c] + fn[c] === 0 ? Number.NaN : (2 * t) / (2 * t + fp[c] + fn[c])));
-      const finite = dice.filter((d) => !Number.isNaN(d));
-      const meanDice = finite.length ? finite.reduce((a, b) => a + b, 0) / finite.length : Number.NaN;
-      logger.log('val_losses', valLoss / valIterations, epoch);
-      logger.log('dice_per_class_or_region', dice, epoch);
-      logger.log('mean_fg_dice', meanDice, epoch);
-      logger.log('epoch_end_timestamps', Date.now() / 1000, epoch);
-      const state = logger.stateDict();
-      log.print(`train_loss ${state.train_losses[epoch].toFixed(4)}`);
-      log.print(`val_loss ${state.val_losses[epoch].toFixed(4)}`);
-      log.print(`Pseudo dice [${dice.map((d) => d.toFixed(4)).join(', ')}]`);
-      log.print(`Epoch time: ${(state.epoch_end_timestamps[epoch] - state.epoch_start_timestamps[epoch]).toFixed(2)} s`);
-
-      const action = earlyStopping ? earlyStopping.update(epoch, earlyStopping.stateDict().metric === 'val_loss' ? state.val_losses[epoch] : earlyStopping.stateDict().metric === 'mean_fg_dice' ? meanDice : state.ema_fg_dice[epoch], lr) : 'continue';
-      const isBest = logger.checkBest(epoch);
-      if ((epoch + 1) % saveEvery === 0 || action === 'stop' || stop.signal) await checkpoint('checkpoint_latest.pth', epoch + 1);
-      if (isBest) {
-        log.print(`Yayy! New best EMA pseudo Dice: ${(logger.bestEma ?? 0).toFixed(4)}`);
-        await checkpoint('checkpoint_best.pth', epoch + 1);
-      }
-      await writeProgressPlot(logger.stateDict(), path.join(out, 'progress.png'));
-      if (action === 'anneal') log.print(earlyStopping?.triggerMessage() ?? '');
-      if (action === 'stop') {
-        if (earlyStopping && !earlyStopping.annealing && earlyStopping.annealStartEpoch === null) log.print(earlyStopping.triggerMessage());
-        log.print(earlyStopping?.stopMessage() ?? 'early stopping');
-        stoppedEarly = true;
-        epoch++;
-        break;
-      }
-      if (stop.signal) {
-        epoch++;
-        break;
+    const resume = options.continueTraining ? await findResume(out, print) : null;
+    const seed = options.seed ?? resume?.state.schedule.seed ?? DEFAULT_SEED;
+    const schedule: ScheduleSettings = {
+      trainer: recipe.name,
+      num_epochs: numEpochs,
+      num_iterations_per_epoch: iterations,
+      num_val_iterations_per_epoch: valIterations,
+      plans_identifier: plansName,
+      configuration: options.configuration,
+      fold: options.fold,
+      seed,
+    };
+    if (resume) {
+      const diffs = checkScheduleCompatibility(resume.state.schedule, schedule);
+      if (diffs.length && !options.allowScheduleChange) {
+        dispose(resume.checkpoint);
+        throw new UserError(scheduleMismatchMessage(resume.path, diffs));
       }
     }
+    return await trainWith({ options, recipe, out, schedule, resume, device, strategy, events, callbacks, logger, ctx, initialLr, valIterations, saveEvery, setWriter: (w) => (checkpointWriter = w) });
   } finally {
-    bar?.stop();
-    await trainLoader.close();
-    await valLoader.close();
-    stop.dispose();
+    for (const c of callbacks) await c.onTrainEnd?.(ctx);
   }
+}
 
-  const interrupted = stop.signal;
-  if (interrupted) {
-    log.print(`Interrupted by ${interrupted} ${interruptedAt || `after epoch ${epoch - 1}`}: state saved in checkpoint_latest.pth. Resume with the same command plus --c`);
-  } else {
-    await checkpoint('checkpoint_final.pth', epoch);
-    await rm(path.join(out, 'checkpoint_latest.pth'), { force: true });
-    log.print(`Training done after ${epoch} epochs. Best EMA pseudo Dice ${logger.bestEma?.toFixed(4) ?? 'n/a'} at epoch ${logger.bestEpoch ?? 'n/a'}`);
+interface TrainWith {
+  options: TrainOptions;
+  recipe: TrainerRecipe;
+  out: string;
+  schedule: ScheduleSettings;
+  resume: Resume | null;
+  device: Device;
+  strategy: Strategy;
+  events: TrainerEvents;
+  callbacks: TrainingCallback[];
+  logger: MetricLogger;
+  ctx: TrainingContext;
+  initialLr: number;
+  valIterations: number;
+  saveEvery: number;
+  setWriter(writer: (kind: CheckpointKind) => Promise<void>): void;
+}
+
+async function trainWith(t: TrainWith): Promise<TrainResult> {
+  const { options, recipe, out, schedule, resume, device, strategy, events, callbacks, logger, ctx } = t;
+  const setup = await loadSetup(options.preprocessedDatasetDir, schedule.plans_identifier, options.configuration, schedule.seed, recipe).catch((err) => {
+    if (resume) dispose(resume.checkpoint);
+    throw err;
+  });
+  const { config, network, labels } = setup;
+  const optimizer = recipe.createOptimizer(network.parameters(), { ...recipe, initialLr: t.initialLr });
+  try {
+    const dataDir = path.join(options.preprocessedDatasetDir, config.data_identifier);
+    const identifiers = await listPreprocessedCases(dataDir);
+    if (identifiers.length === 0) throw new UserError(`${dataDir}: no preprocessed cases: run \`nnunet plan-and-preprocess\` first`);
+    const cases = foldCases(await loadOrCreateSplits(options.preprocessedDatasetDir, identifiers), options.fold, identifiers);
+    if (strategy.isMain) {
+      for (const f of ['dataset.json', `${schedule.plans_identifier}.json`, 'dataset_fingerprint.json']) {
+        const src = path.join(options.preprocessedDatasetDir, f);
+        if (existsSync(src)) await copyFile(src, path.join(path.dirname(out), f === `${schedule.plans_identifier}.json` ? 'plans.json' : f));
+      }
+    }
+    if (device !== 'cpu') network.to(device);
+
+    let warmupEpochs = options.warmupEpochs ?? recipe.warmupEpochs;
+    const state = { epoch: 0, startIteration: 0, partialLossSum: 0 };
+    if (resume) {
+      const ckpt = resume.checkpoint;
+      try {
+        network.loadStateDict(ckpt.network_weights as Record<string, Tensor>);
+        optimizer.loadStateDict(optimizerStateFromFile(ckpt.optimizer_state));
+        logger.loadStateDict(ckpt.logging);
+        for (const c of callbacks) {
+          const saved = c.stateKey === undefined ? undefined : resume.state.callbacks[c.stateKey];
+          if (saved !== undefined && saved !== null) c.loadStateDict?.(saved);
+        }
+      } finally {
+        dispose(ckpt);
+      }
+      warmupEpochs = resume.state.warmup_epochs;
+      state.epoch = ckpt.current_epoch;
+      state.startIteration = resume.state.resume_iteration;
+      state.partialLossSum = resume.state.partial_train_loss_sum;
+      ctx.print(`Resuming from ${path.basename(resume.path)} at epoch ${state.epoch}${state.startIteration ? `, iteration ${state.startIteration}` : ''}`);
+    } else if (options.pretrainedWeights) {
+      await loadPretrainedWeights(network, options.pretrainedWeights, config.architecture.network_class_name);
+      ctx.print(`Loaded pretrained weights from ${options.pretrainedWeights} (segmentation heads skipped)`);
+    }
+    const lrSchedule = recipe.lrSchedule({ initialLr: t.initialLr, numEpochs: schedule.num_epochs, warmupEpochs });
+    const iterations = schedule.num_iterations_per_epoch;
+    const result = (epochs: number, stoppedEarly: boolean, interrupted: TrainResult['interrupted']): TrainResult => ({ outputFolder: out, trainer: recipe.name, epochs, stoppedEarly, interrupted, bestEma: logger.bestEma, bestEpoch: logger.bestEpoch });
+
+    const stoppedBefore = callbacks.some((c) => c.hasStopped?.() === true);
+    if (state.epoch >= schedule.num_epochs || stoppedBefore) {
+      ctx.print(`Training already finished (epoch ${state.epoch} of ${schedule.num_epochs}${stoppedBefore ? ', stopped early' : ''}): nothing to do`);
+      events.emit('stop', { reason: 'already_finished', epochs: state.epoch, signal: null });
+      return result(state.epoch, stoppedBefore, null);
+    }
+
+    const aug = { ...augmentationFor(config), mirrorAxes: setup.mirrorAxes ?? [] };
+    const loaderConfig = {
+      preprocessedDir: dataDir,
+      batchSize: strategy.localBatchSize(config.batch_size),
+      patchSize: config.patch_size,
+      oversampleForeground: recipe.oversampleForeground,
+      seed: schedule.seed,
+      augmentation: aug,
+      augment: recipe.augment,
+    };
+    const numWorkers = options.numWorkers ?? 1;
+    const trainLoader = new BatchLoader({ ...loaderConfig, caseIds: cases.train, stream: 'train' }, { numWorkers, startIndex: state.epoch * iterations + state.startIteration });
+    const valLoader = new BatchLoader({ ...loaderConfig, caseIds: cases.val, stream: 'val' }, { numWorkers: Math.min(numWorkers, 1), startIndex: state.epoch * t.valIterations });
+    const stop = stopRequest();
+    const checkpoint = async (kind: CheckpointKind, nextEpoch: number, iteration = 0, lossSum = 0): Promise<void> => {
+      if (!strategy.isMain) return;
+      const file = path.join(out, `checkpoint_${kind}.pth`);
+      const callbackStates = Object.fromEntries(callbacks.flatMap((c) => (c.stateKey && c.stateDict ? [[c.stateKey, c.stateDict()]] : [])));
+      await saveCheckpoint(file, {
+        networkWeights: network.stateDict(),
+        optimizerState: optimizer.stateDict(),
+        logging: logger.stateDict(),
+        bestEma: logger.bestEma,
+        currentEpoch: nextEpoch,
+        initArgs: { plans: setup.plans, configuration: options.configuration, fold: options.fold, dataset_json: setup.datasetJson, device },
+        trainerName: recipe.name,
+        mirrorAxes: setup.mirrorAxes,
+        resume: { schedule, resume_iteration: iteration, partial_train_loss_sum: lossSum, warmup_epochs: warmupEpochs, callbacks: callbackStates },
+      });
+      events.emit('checkpoint', { kind, file, nextEpoch });
+    };
+    // callbacks save at epoch ends: as of the last epoch whose every metric is logged
+    t.setWriter((kind) => checkpoint(kind, logger.completeEpoch + 1));
+
+    events.emit('start', { outputFolder: out, trainer: recipe.name, configuration: options.configuration, fold: options.fold, numEpochs: schedule.num_epochs, iterationsPerEpoch: iterations, startEpoch: state.epoch, startIteration: state.startIteration, resumedFrom: resume?.path ?? null });
+    ctx.print(`Training ${options.configuration} fold ${options.fold} with ${recipe.name}: ${cases.train.length} training and ${cases.val.length} validation cases, ${schedule.num_epochs} epochs × ${iterations} iterations, batch ${config.batch_size}, patch [${config.patch_size}], device ${device}`);
+    let outcome;
+    try {
+      outcome = await runLoop(
+        {
+          network,
+          optimizer,
+          numHeads: labels.numSegmentationHeads,
+          loss: { batchDice: config.batch_dice, smooth: recipe.diceSmooth, ignoreLabel: labels.ignoreLabel ?? undefined },
+          device,
+          strategy,
+          trainLoader,
+          valLoader,
+          valIterations: t.valIterations,
+          saveEvery: t.saveEvery,
+          lrAt: (epoch) => callbacks.reduce<number | null>((lr, c) => lr ?? c.lrOverride?.(epoch) ?? null, null) ?? lrSchedule.scheduled(epoch),
+          callbacks,
+          ctx,
+          stop,
+          checkpoint,
+        },
+        state,
+      );
+    } finally {
+      await trainLoader.close();
+      await valLoader.close();
+      stop.dispose();
+    }
+
+    const interrupted = stop.signal;
+    if (interrupted) {
+      ctx.print(`Interrupted by ${interrupted} ${outcome.interruptedAt || `after epoch ${outcome.epochs - 1}`}: state saved in checkpoint_latest.pth. Resume with the same command plus --c`);
+      events.emit('stop', { reason: 'interrupted', epochs: outcome.epochs, signal: interrupted });
+      return result(outcome.epochs, false, interrupted);
+    }
+    await checkpoint('final', outcome.epochs);
+    if (strategy.isMain) await rm(path.join(out, CHECKPOINT_FILES.latest), { force: true });
+    ctx.print(`Training done after ${outcome.epochs} epochs. Best EMA pseudo Dice ${logger.bestEma?.toFixed(4) ?? 'n/a'} at epoch ${logger.bestEpoch ?? 'n/a'}`);
+    events.emit('stop', { reason: outcome.stoppedEarly ? 'stopped_early' : 'finished', epochs: outcome.epochs, signal: null });
+    return result(outcome.epochs, outcome.stoppedEarly, null);
+  } finally {
+    optimizer.dispose();
+    network.dispose();
   }
-  optimizer.dispose();
-  network.dispose();
-  return { outputFolder: out, epochs: epoch, stoppedEarly, interrupted, bestEma: logger.bestEma, bestEpoch: logger.bestEpoch };
 }

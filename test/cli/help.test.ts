@@ -57,7 +57,8 @@ test('every subcommand --help explains each argument and option', async () => {
     for (const item of items) assert.ok(item.text.length >= 8, `${name}: '${item.term}' (${item.section}) has no explanation`);
   }
   // defaults are stated, e.g. the training budget and the folder variables
-  assert.match(results.get('train') as string, /--num-epochs <n>\s+epochs, as nnU-Net \(default: 1000\)/);
+  assert.match(results.get('train') as string, /--num-epochs <n>\s+epochs \(default: the trainer's;\s+nnUNetTrainer: 1000\)/);
+  assert.match(results.get('train') as string, /--trainer <name>\s+trainer recipe \(-tr\)/);
   assert.match(results.get('train') as string, /--preprocessed <dir>\s+nnUNet_preprocessed folder \(default:\s+\$nnUNet_preprocessed\)/);
 });
 

@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { evaluateFolder } from '../../src/evaluation/evaluate-folder.js';
 import { predictCases } from '../../src/inference/predictor.js';
 import { planAndPreprocess } from '../../src/preprocessing/plan-and-preprocess.js';
-import { modelFolder, train } from '../../src/training/trainer.js';
+import { modelFolder } from '../../src/model/model-folder.js';
+import { train } from '../../src/training/trainer.js';
 import { linkOrCopy } from '../link-or-copy.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -87,7 +88,6 @@ test(`24 real cases: plan, preprocess, train fold 0 (${EPOCHS}×${ITERATIONS} it
     valIterations: 1,
     initialLr: INITIAL_LR,
     numWorkers: 1,
-    progressBar: false,
     echo: (line) => log.push(line),
   });
   assert.equal(trained.epochs, EPOCHS, log.join('\n'));
@@ -97,7 +97,7 @@ test(`24 real cases: plan, preprocess, train fold 0 (${EPOCHS}×${ITERATIONS} it
   const predicted = await predictCases({
     inputFolder: imagesTs,
     outputFolder: predictions,
-    modelFolder: modelFolder(resultsDatasetDir, 'nnUNetPlans', '3d_fullres'),
+    modelFolder: modelFolder(resultsDatasetDir, { trainer: 'nnUNetTrainer', plans: 'nnUNetPlans', configuration: '3d_fullres' }),
     folds: [0],
   });
   assert.deepEqual(predicted.predicted, heldOut);

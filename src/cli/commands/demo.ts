@@ -6,6 +6,7 @@ import { generateSyntheticDataset } from '../demo/synthetic-dataset.js';
 import { diceReport, evaluateWithDatasetJson } from '../evaluate-dataset.js';
 import { nonNegativeInt, positiveInt } from '../parse.js';
 import { progressBar } from '../progress.js';
+import { trainingProgressBar } from '../training-progress.js';
 
 interface DemoOptions {
   output: string;
@@ -37,7 +38,7 @@ export function demoCommand(): Command {
     .action(async (o: DemoOptions) => {
       const started = Date.now();
       // libtorch loads when the command runs, not at startup: --help and usage errors answer at once
-      const [{ planAndPreprocess }, { train, modelFolder }, { predictCases }] = await Promise.all([
+      const [{ planAndPreprocess }, { train }, { predictCases }] = await Promise.all([
         import('../../preprocessing/plan-and-preprocess.js'),
         import('../../training/trainer.js'),
         import('../../inference/predictor.js'),
@@ -84,7 +85,7 @@ export function demoCommand(): Command {
         seed: o.seed,
         earlyStopping: { patience: o.patience, metric: 'ema_fg_dice', minDelta: 0 },
         numWorkers: o.numWorkers,
-        progressBar: o.progress && process.stderr.isTTY,
+        callbacks: o.progress && process.stderr.isTTY ? [trainingProgressBar()] : [],
       });
       if (result.interrupted) {
         process.exitCode = result.interrupted === 'SIGINT' ? 130 : 143;
@@ -100,7 +101,7 @@ export function demoCommand(): Command {
       const predictions = path.join(root, 'predictions');
       console.log(`[4/5] predicting held-out cases into ${predictions}`);
       const bar = progressBar('predict', o.progress);
-      const model = modelFolder(path.join(dirs.results, datasetName), 'nnUNetPlans', o.configuration);
+      const model = path.dirname(result.outputFolder);
       await predictCases({ inputFolder: testImages, outputFolder: predictions, modelFolder: model, folds: [0], overwrite: true, onProgress: (e) => bar.update(e.index + 1, e.total, e.caseId) });
       bar.stop();
 

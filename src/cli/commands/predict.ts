@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { UserError } from '../../errors.js';
+import { DEFAULT_PLANS, DEFAULT_TRAINER, modelFolder } from '../../model/model-folder.js';
+import type { Device } from '../../torch/tensor.js';
 import { datasetName, folder, type FolderOptions } from '../folders.js';
 import { device, fold, fraction, positiveInt } from '../parse.js';
 import { progressBar } from '../progress.js';
@@ -11,6 +13,7 @@ interface PredictCliOptions extends FolderOptions {
   datasetId?: string;
   configuration?: string;
   model?: string;
+  trainer: string;
   plans: string;
   folds?: (number | 'all')[];
   checkpoint: string;
@@ -18,7 +21,7 @@ interface PredictCliOptions extends FolderOptions {
   disableTta?: boolean;
   saveProbabilities?: boolean;
   overwrite?: boolean;
-  device: string;
+  device: Device;
   tileBatchSize?: number;
   progress: boolean;
 }
@@ -31,8 +34,9 @@ export function predictCommand(): Command {
     .requiredOption('-o, --output <dir>', 'folder for the label maps (created)')
     .option('-d, --dataset-id <id>', 'dataset id or name, found in the results folder (with -c; or give -m)')
     .option('-c, --configuration <name>', 'configuration of the model: 2d, 3d_fullres, 3d_lowres (with -d)')
-    .option('-m, --model <dir>', 'model folder (nnUNetTrainer__<plans>__<config>) instead of -d/-c')
-    .option('-p, --plans <name>', 'plans identifier (with -d/-c)', 'nnUNetPlans')
+    .option('-m, --model <dir>', 'model folder (<trainer>__<plans>__<config>) instead of -d/-c')
+    .option('--trainer <name>', 'trainer (-tr) the model was trained with (with -d/-c)', DEFAULT_TRAINER)
+    .option('-p, --plans <name>', 'plans identifier (with -d/-c)', DEFAULT_PLANS)
     .option('-f, --folds <folds...>', "folds to ensemble (default: every fold with the checkpoint); 'all' for fold all", (v: string, prev: (number | 'all')[] = []) => [...prev, fold(v)])
     .option('--checkpoint <file>', 'checkpoint file name in each fold folder', 'checkpoint_final.pth')
     .option('--step-size <s>', 'sliding-window step as a fraction of the patch size, in (0, 1]', fraction, 0.5)
@@ -47,12 +51,12 @@ export function predictCommand(): Command {
     .option('--no-progress', 'no progress bar (default: a bar on a terminal, plain lines otherwise)')
     .action(async (o: PredictCliOptions) => {
       // libtorch loads when the command runs, not at startup: --help and usage errors answer at once
-      const [{ predictCases }, { modelFolder }] = await Promise.all([import('../../inference/predictor.js'), import('../../training/trainer.js')]);
+      const { predictCases } = await import('../../inference/predictor.js');
       let model = o.model;
       if (!model) {
         if (!o.datasetId || !o.configuration) throw new UserError('predict needs -m MODEL_FOLDER, or -d DATASET and -c CONFIGURATION');
         const name = await datasetName(o.datasetId, o, ['results', 'preprocessed', 'raw']);
-        model = modelFolder(folder('results', o, name), o.plans, o.configuration);
+        model = modelFolder(folder('results', o, name), { trainer: o.trainer, plans: o.plans, configuration: o.configuration });
       }
       if (!existsSync(o.input)) throw new UserError(`${o.input}: input folder not found`);
       if (!existsSync(model)) throw new UserError(`${model}: model folder not found${o.model ? '' : ' (train this dataset and configuration first)'}`);
@@ -67,7 +71,7 @@ export function predictCommand(): Command {
         useMirroring: !o.disableTta,
         saveProbabilities: o.saveProbabilities,
         overwrite: o.overwrite,
-        device: o.device as 'cpu',
+        device: o.device,
         tileBatchSize: o.tileBatchSize,
         onProgress: (e) => bar.update(e.index + 1, e.total, e.caseId),
       });

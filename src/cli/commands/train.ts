@@ -2,22 +2,25 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { UserError } from '../../errors.js';
+import { DEFAULT_PLANS, DEFAULT_TRAINER, foldFolder } from '../../model/model-folder.js';
+import type { Device } from '../../torch/tensor.js';
 import type { TrainResult } from '../../training/trainer.js';
 import { addFolderOptions, datasetName, folder, type FolderOptions } from '../folders.js';
 import { device, fold, nonNegativeInt, nonNegativeNumber, positiveInt } from '../parse.js';
 
 interface TrainCliOptions extends FolderOptions {
+  trainer: string;
   plans: string;
-  numEpochs: number;
-  iterationsPerEpoch: number;
-  valIterations: number;
-  seed: number;
-  device: string;
+  numEpochs?: number;
+  iterationsPerEpoch?: number;
+  valIterations?: number;
+  seed?: number;
+  device: Device;
   saveEvery: number;
   c?: boolean;
   allowScheduleChange?: boolean;
   pretrainedWeights?: string;
-  warmupEpochs: number;
+  warmupEpochs?: number;
   earlyStoppingPatience?: number;
   earlyStoppingMinDelta: number;
   earlyStoppingMetric: 'ema_fg_dice' | 'mean_fg_dice' | 'val_loss';
@@ -41,21 +44,22 @@ export function trainCommand(): Command {
     .argument('<dataset>', 'dataset id (4) or name (Dataset004_Hippocampus)')
     .argument('<configuration>', 'plans configuration: 2d, 3d_fullres, 3d_lowres')
     .argument('<fold>', "fold 0-4 of splits_final.json, or 'all'", fold)
-    .option('-p, --plans <name>', 'plans identifier', 'nnUNetPlans')
-    .option('--seed <n>', 'seed of every random draw (weights, sampling, augmentation)', nonNegativeInt, 12345)
+    .option('--trainer <name>', 'trainer recipe (-tr), e.g. nnUNetTrainer_5epochs, nnUNetTrainerNoMirroring; names the results folder; own recipes load from $nnUNet_extTrainer', DEFAULT_TRAINER)
+    .option('-p, --plans <name>', 'plans identifier, e.g. nnUNetResEncUNetMPlans', DEFAULT_PLANS)
+    .option('--seed <n>', 'seed of every random draw (weights, sampling, augmentation) (default: 12345; with --c the saved one)', nonNegativeInt)
     .option('--device <device>', 'cpu, cuda or cuda:N', device, 'cpu')
     .option('--num-workers <n>', 'background data-augmentation threads', nonNegativeInt, 1)
     .option('--no-progress', 'no progress bar (default: a bar on a terminal)')
     .optionsGroup('Training budget:')
-    .option('--num-epochs <n>', 'epochs, as nnU-Net', positiveInt, 1000)
-    .option('--iterations-per-epoch <n>', 'training iterations per epoch, as nnU-Net', positiveInt, 250)
-    .option('--val-iterations <n>', 'validation iterations per epoch, for the pseudo Dice, as nnU-Net', positiveInt, 50)
+    .option('--num-epochs <n>', "epochs (default: the trainer's; nnUNetTrainer: 1000)", positiveInt)
+    .option('--iterations-per-epoch <n>', "training iterations per epoch (default: the trainer's; nnUNetTrainer: 250)", positiveInt)
+    .option('--val-iterations <n>', "validation iterations per epoch, for the pseudo Dice (default: the trainer's; nnUNetTrainer: 50)", positiveInt)
     .option('--save-every <n>', 'write checkpoint_latest every n epochs (nnU-Net: 50)', positiveInt, 1)
     .optionsGroup('Resume and fine-tuning:')
     .option('--c', 'continue from the newest valid checkpoint of this fold (default: start anew)')
-    .option('--allow-schedule-change', 'with --c: accept a different epoch count, iterations, plans or fold (default: refuse)')
+    .option('--allow-schedule-change', 'with --c: accept a different epoch count, iterations, seed, plans or fold (default: refuse)')
     .option('--pretrained-weights <file>', 'initialize from an nnunet-ts or nnU-Net checkpoint, segmentation heads skipped (default: random init)')
-    .option('--warmup-epochs <k>', 'linear LR warmup epochs before the poly schedule (fine-tuning)', nonNegativeInt, 0)
+    .option('--warmup-epochs <k>', "linear LR warmup epochs before the poly schedule (fine-tuning; default: the recipe's, 0 for nnUNetTrainer)", nonNegativeInt)
     .optionsGroup('Early stopping (off unless --early-stopping-patience is given):')
     .option('--early-stopping-patience <n>', 'stop after n epochs without improvement (default: off)', positiveInt)
     .option('--early-stopping-min-delta <d>', 'improvement smaller than this does not count', nonNegativeNumber, 0)
@@ -69,14 +73,14 @@ export function trainCommand(): Command {
   return addFolderOptions(cmd).action(async (dataset: string, configuration: string, f: number | 'all', o: TrainCliOptions) => {
     const started = Date.now();
     // libtorch loads when the command runs, not at startup: --help and usage errors answer at once
-    const [{ train, foldFolder }, { validateFold }] = await Promise.all([import('../../training/trainer.js'), import('../../inference/validate-fold.js')]);
+    const [{ train }, { validateFold }, { trainingProgressBar }] = await Promise.all([import('../../training/trainer.js'), import('../../inference/validate-fold.js'), import('../training-progress.js')]);
     const name = await datasetName(dataset, o, ['preprocessed', 'raw']);
     const preprocessedDatasetDir = folder('preprocessed', o, name);
     const plansFile = path.join(preprocessedDatasetDir, `${o.plans}.json`);
     if (!existsSync(plansFile)) {
       throw new UserError(`${name} is not preprocessed: ${plansFile} not found; run \`nnunet plan-and-preprocess -d ${dataset} -c ${configuration}\` first`);
     }
-    const common = { preprocessedDatasetDir, resultsDatasetDir: folder('results', o, name), configuration, fold: f, plansName: o.plans };
+    const common = { preprocessedDatasetDir, resultsDatasetDir: folder('results', o, name), configuration, fold: f, plansName: o.plans, trainer: o.trainer };
     let trained: TrainResult | null = null;
     if (!o.val) {
       trained = await train({
@@ -93,7 +97,7 @@ export function trainCommand(): Command {
         warmupEpochs: o.warmupEpochs,
         earlyStopping: o.earlyStoppingPatience ? { patience: o.earlyStoppingPatience, minDelta: o.earlyStoppingMinDelta, metric: o.earlyStoppingMetric, annealEpochs: o.earlyStoppingAnneal } : undefined,
         numWorkers: o.numWorkers,
-        progressBar: o.progress && process.stderr.isTTY,
+        callbacks: o.progress && process.stderr.isTTY ? [trainingProgressBar()] : [],
       });
       if (trained.interrupted) {
         console.log(`interrupted by ${trained.interrupted} after ${trainingSummary(trained)}; resume with --c`);
@@ -104,6 +108,6 @@ export function trainCommand(): Command {
     const summary = await validateFold({ ...common, checkpointName: o.valBest ? 'checkpoint_best.pth' : 'checkpoint_final.pth', saveProbabilities: o.npz ?? false, device: o.device, echo: (l) => console.log(l) });
     const validation = `validation mean foreground Dice ${summary.foreground_mean.Dice.toFixed(4)} (${summary.metric_per_case.length} cases)`;
     const seconds = ((Date.now() - started) / 1000).toFixed(0);
-    console.log(`${name} ${configuration} fold ${f}: ${trained ? `${trainingSummary(trained)}, ` : ''}${validation}; ${seconds} s; ${foldFolder(common.resultsDatasetDir, o.plans, configuration, f)}`);
+    console.log(`${name} ${configuration} fold ${f}: ${trained ? `${trainingSummary(trained)}, ` : ''}${validation}; ${seconds} s; ${foldFolder(common.resultsDatasetDir, { trainer: o.trainer, plans: o.plans, configuration }, f)}`);
   });
 }

@@ -3,19 +3,30 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { before, test } from 'node:test';
 import { loadPth } from '../../../src/torch/serialization/pth-file.js';
 import { type Tensor, dispose } from '../../../src/torch/index.js';
-import { foldFolder } from '../../../src/training/trainer.js';
+import { foldFolder } from '../../../src/model/model-folder.js';
 import { type TinyDataset, tinyDataset } from './fixture.js';
+
+const PLAIN = { trainer: 'nnUNetTrainer', plans: 'nnUNetPlans', configuration: '3d_fullres' };
+const RESENC = { ...PLAIN, plans: 'tinyResEncPlans' };
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 let data: TinyDataset;
 before(async () => {
   data = await tinyDataset();
+  // the tiny plans with a ResidualEncoderUNet (two blocks per stage), on the same preprocessed data as upstream's presets
+  const plans = JSON.parse(readFileSync(path.join(data.preprocessedDatasetDir, 'nnUNetPlans.json'), 'utf8'));
+  const arch = plans.configurations['3d_fullres'].architecture;
+  arch.network_class_name = 'dynamic_network_architectures.architectures.unet.ResidualEncoderUNet';
+  arch.arch_kwargs.n_blocks_per_stage = arch.arch_kwargs.n_conv_per_stage.map(() => 2);
+  delete arch.arch_kwargs.n_conv_per_stage;
+  plans.plans_name = RESENC.plans;
+  writeFileSync(path.join(data.preprocessedDatasetDir, `${RESENC.plans}.json`), JSON.stringify(plans, null, 2));
 });
 
 function startTrain(results: string, extra: string[] = []): ChildProcess {
@@ -46,8 +57,8 @@ async function waitFor(file: string, timeoutMs = 120_000): Promise<void> {
 }
 
 /** Hash of the final network weights and optimizer momentum buffers. */
-async function finalStateHash(results: string): Promise<string> {
-  const ckpt = (await loadPth(path.join(foldFolder(path.join(results, data.datasetName), 'nnUNetPlans', '3d_fullres', 0), 'checkpoint_final.pth'))) as {
+async function finalStateHash(results: string, id = PLAIN): Promise<string> {
+  const ckpt = (await loadPth(path.join(foldFolder(path.join(results, data.datasetName), id, 0), 'checkpoint_final.pth'))) as {
     network_weights: Record<string, Tensor>;
     optimizer_state: { state: Map<number, Record<string, Tensor>> };
   };
@@ -73,7 +84,7 @@ test('SIGKILL at a random moment, then --c: final weights bitwise identical to a
   const results = path.join(data.root, 'killed');
   const child = startTrain(results);
   const done = finished(child);
-  const fold = foldFolder(path.join(results, data.datasetName), 'nnUNetPlans', '3d_fullres', 0);
+  const fold = foldFolder(path.join(results, data.datasetName), PLAIN, 0);
   await waitFor(path.join(fold, 'checkpoint_latest.pth'));
   // somewhere inside the second epoch, possibly while a checkpoint is being written
   await new Promise((r) => setTimeout(r, 200 + Math.floor(Math.random() * 1500)));
@@ -85,21 +96,29 @@ test('SIGKILL at a random moment, then --c: final weights bitwise identical to a
   assert.equal(await finalStateHash(results), expected);
 });
 
-test('SIGINT writes checkpoint_latest, says how to resume, exits 130; --c then matches the uninterrupted run', async () => {
-  const expected = await referenceHash();
-  const results = path.join(data.root, 'interrupted');
-  const child = startTrain(results);
-  const done = finished(child);
-  const fold = foldFolder(path.join(results, data.datasetName), 'nnUNetPlans', '3d_fullres', 0);
-  const latest = path.join(fold, 'checkpoint_latest.pth');
-  await waitFor(latest);
-  const firstWrite = statSync(latest).mtimeMs;
-  await new Promise((r) => setTimeout(r, 300));
-  child.kill('SIGINT');
-  const r = await done;
-  assert.equal(r.code, 130, r.output);
-  assert.match(r.output, /Resume with the same command plus --c/);
-  assert.ok(statSync(latest).mtimeMs >= firstWrite);
-  await trainToEnd(results, ['--c']);
-  assert.equal(await finalStateHash(results), expected);
-});
+for (const [name, id] of [['PlainConvUNet', PLAIN], ['ResidualEncoderUNet', RESENC]] as const) {
+  test(`SIGINT writes checkpoint_latest, says how to resume, exits 130; --c then matches the uninterrupted run (${name})`, async () => {
+    const plansArgs = ['-p', id.plans];
+    let expected = '';
+    if (id === PLAIN) expected = await referenceHash();
+    else {
+      await trainToEnd(path.join(data.root, 'uninterrupted-resenc'), plansArgs);
+      expected = await finalStateHash(path.join(data.root, 'uninterrupted-resenc'), id);
+    }
+    const results = path.join(data.root, `interrupted-${name}`);
+    const child = startTrain(results, plansArgs);
+    const done = finished(child);
+    const fold = foldFolder(path.join(results, data.datasetName), id, 0);
+    const latest = path.join(fold, 'checkpoint_latest.pth');
+    await waitFor(latest);
+    const firstWrite = statSync(latest).mtimeMs;
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGINT');
+    const r = await done;
+    assert.equal(r.code, 130, r.output);
+    assert.match(r.output, /Resume with the same command plus --c/);
+    assert.ok(statSync(latest).mtimeMs >= firstWrite);
+    await trainToEnd(results, [...plansArgs, '--c']);
+    assert.equal(await finalStateHash(results, id), expected);
+  });
+}

@@ -4,8 +4,11 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { validateFold } from '../../../src/inference/validate-fold.js';
-import { foldFolder, train } from '../../../src/training/trainer.js';
+import { foldFolder } from '../../../src/model/model-folder.js';
+import { train } from '../../../src/training/trainer.js';
 import { type TinyDataset, tinyDataset } from './fixture.js';
+
+const PLAIN = { trainer: 'nnUNetTrainer', plans: 'nnUNetPlans', configuration: '3d_fullres' };
 
 let data: TinyDataset;
 before(async () => {
@@ -24,7 +27,7 @@ test('training reaches a validation Dice above 0.9 and writes nnU-Net outputs', 
   const results = path.join(data.root, 'quality');
   const r = await train({ preprocessedDatasetDir: data.preprocessedDatasetDir, resultsDatasetDir: results, configuration: '3d_fullres', fold: 0, numEpochs: 15, iterationsPerEpoch: 10, valIterations: 3, echo: quiet });
   assert.equal(r.epochs, 15);
-  const fold = foldFolder(results, 'nnUNetPlans', '3d_fullres', 0);
+  const fold = foldFolder(results, PLAIN, 0);
   for (const f of ['checkpoint_final.pth', 'checkpoint_best.pth', 'progress.png']) assert.ok(existsSync(path.join(fold, f)), f);
   assert.ok(!existsSync(path.join(fold, 'checkpoint_latest.pth')), 'latest is removed at the end, as nnU-Net does');
   for (const f of ['plans.json', 'dataset.json', 'dataset_fingerprint.json']) assert.ok(existsSync(path.join(path.dirname(fold), f)), f);
@@ -48,7 +51,7 @@ test('early stopping ends the run before --num-epochs with checkpoint_final and 
   });
   assert.ok(r.stoppedEarly);
   assert.ok(r.epochs < 30, `ran ${r.epochs} epochs`);
-  const fold = foldFolder(results, 'nnUNetPlans', '3d_fullres', 0);
+  const fold = foldFolder(results, PLAIN, 0);
   assert.ok(existsSync(path.join(fold, 'checkpoint_final.pth')));
   const log = logText(fold);
   assert.match(log, /Early stopping at epoch \d+: best ema_fg_dice [\d.]+ reached at epoch \d+/);

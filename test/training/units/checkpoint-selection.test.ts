@@ -7,8 +7,8 @@ import {
   checkScheduleCompatibility,
   scheduleMismatchMessage,
   selectCheckpoint,
-  type ScheduleSettings,
 } from '../../../src/training/checkpoint-selection.js';
+import type { ScheduleSettings } from '../../../src/model/checkpoint.js';
 
 type Meta = { current_epoch: number; tag: string };
 
@@ -68,24 +68,27 @@ test('no checkpoint: null; all corrupt: UserError naming each file', async () =>
 });
 
 const SAVED: ScheduleSettings = {
+  trainer: 'nnUNetTrainer',
   num_epochs: 1000,
   num_iterations_per_epoch: 250,
   num_val_iterations_per_epoch: 50,
   plans_identifier: 'nnUNetPlans',
   configuration: '3d_fullres',
   fold: 0,
+  seed: 12345,
 };
 
 test('schedule change detection lists every differing setting', () => {
   assert.deepEqual(checkScheduleCompatibility(SAVED, { ...SAVED }), []);
-  const diffs = checkScheduleCompatibility(SAVED, { ...SAVED, num_epochs: 500, fold: 'all', configuration: '2d' });
+  const diffs = checkScheduleCompatibility(SAVED, { ...SAVED, num_epochs: 500, fold: 'all', configuration: '2d', seed: 7 });
   assert.deepEqual(diffs, [
     { setting: 'num_epochs', saved: 1000, requested: 500 },
     { setting: 'configuration', saved: '3d_fullres', requested: '2d' },
     { setting: 'fold', saved: 0, requested: 'all' },
+    { setting: 'seed', saved: 12345, requested: 7 },
   ]);
   assert.equal(
     scheduleMismatchMessage('fold_0/checkpoint_latest.pth', diffs.slice(0, 1)),
-    'fold_0/checkpoint_latest.pth was trained with a different schedule (num_epochs: saved 1000, requested 500); resume with the saved settings, start a new run, or pass --allow-schedule-change to continue with the new ones (the LR schedule jumps)',
+    'fold_0/checkpoint_latest.pth was trained with a different schedule (num_epochs: saved 1000, requested 500); resume with the saved settings, start a new run, or pass --allow-schedule-change to continue with the new ones (the LR schedule or the data stream changes)',
   );
 });

@@ -8,7 +8,8 @@ import type { Batch } from '../../../src/data/batch-source.js';
 import { architectureFromPlans } from '../../../src/network/architecture.js';
 import { PlainConvUNet } from '../../../src/network/plain-conv-unet.js';
 import { Generator, type Tensor, noGrad, randint, randn, tidy } from '../../../src/torch/index.js';
-import { createOptimizer, trainStep } from '../../../src/training/train-step.js';
+import { nnUNetTrainer } from '../../../src/training/recipes/recipe.js';
+import { trainStep } from '../../../src/training/train-step.js';
 import { assertClose, referenceUnavailable, runTorch } from '../../torch/torch-reference.js';
 
 const NUM_CLASSES = 3;
@@ -133,7 +134,7 @@ describe('one training step matches PyTorch', { skip: why ?? false }, () => {
           targets: targets.map((t) => t.to('int16').toTypedArray() as Int16Array),
           targetShapes: targets.map((t) => [BATCH, 1, ...t.shape.slice(1)]),
         };
-        const optimizer = createOptimizer(net.parameters());
+        const optimizer = nnUNetTrainer.createOptimizer(net.parameters(), nnUNetTrainer);
         // nnU-Net's settings (the values move weights too little in two steps for the comparison to see weight decay)
         assert.deepEqual(
           { lr: optimizer.group.lr, momentum: optimizer.group.momentum, nesterov: optimizer.group.nesterov, weight_decay: optimizer.group.weight_decay },
