@@ -35,7 +35,11 @@ export interface ResumeState {
   schedule: ScheduleSettings;
   /** Iterations already done in epoch `current_epoch` (0 at epoch ends; >0 after SIGINT/SIGTERM mid-epoch). */
   resume_iteration: number;
+  /** Sum and count of the finite training losses of the interrupted epoch. */
   partial_train_loss_sum: number;
+  partial_finite_steps: number;
+  /** Consecutive skipped (non-finite) steps up to this point; the divergence guard's counter runs across epochs. */
+  nonfinite_streak: number;
   warmup_epochs: number;
   /** Callback states by stateKey. */
   callbacks: Record<string, unknown>;
@@ -117,6 +121,8 @@ const resumeSchema = z.object({
   schedule: scheduleSchema,
   resume_iteration: z.number().int().nonnegative(),
   partial_train_loss_sum: z.number(),
+  partial_finite_steps: z.number().int().nonnegative(),
+  nonfinite_streak: z.number().int().nonnegative(),
   warmup_epochs: z.number().int().nonnegative(),
   callbacks: z.record(z.string(), z.unknown()),
 });
@@ -142,6 +148,9 @@ export function resumeStateOf(checkpoint: CheckpointFile): ResumeState | null {
     schedule: { ...v1.data.schedule, trainer, seed: v1.data.seed },
     resume_iteration: v1.data.resume_iteration ?? 0,
     partial_train_loss_sum: v1.data.partial_train_loss_sum ?? 0,
+    // format 1 had no divergence guard: every step it took was finite
+    partial_finite_steps: v1.data.resume_iteration ?? 0,
+    nonfinite_streak: 0,
     warmup_epochs: v1.data.warmup_epochs,
     callbacks: v1.data.early_stopping ? { early_stopping: v1.data.early_stopping } : {},
   };

@@ -22,7 +22,7 @@ export interface TrainerEventMap {
   validation: { epoch: number; trainLoss: number; valLoss: number; pseudoDice: number[]; meanFgDice: number; emaFgDice: number; epochSeconds: number };
   checkpoint: { kind: CheckpointKind; file: string; nextEpoch: number };
   log: { line: string };
-  stop: { reason: 'finished' | 'stopped_early' | 'interrupted' | 'already_finished'; epochs: number; signal: 'SIGINT' | 'SIGTERM' | null };
+  stop: { reason: 'finished' | 'stopped_early' | 'interrupted' | 'already_finished' | 'diverged'; epochs: number; signal: 'SIGINT' | 'SIGTERM' | null };
 }
 
 export type TrainerEventName = keyof TrainerEventMap;

@@ -15,7 +15,11 @@ export interface LoopState {
   /** The epoch to run next (or the one in progress when startIteration > 0). */
   epoch: number;
   startIteration: number;
+  /** Sum and count of the finite training losses so far in the epoch in progress. */
   partialLossSum: number;
+  partialFiniteSteps: number;
+  /** Consecutive skipped (non-finite) steps, across epochs. */
+  nonfiniteStreak: number;
 }
 
 export interface LoopSetup {
@@ -33,8 +37,12 @@ export interface LoopSetup {
   callbacks: readonly TrainingCallback[];
   ctx: TrainingContext;
   stop: StopRequest;
-  /** Writes a checkpoint that resumes at (nextEpoch, iteration) with the given partial loss sum. */
-  checkpoint(kind: CheckpointKind, nextEpoch: number, iteration?: number, lossSum?: number): Promise<void>;
+  /** Training stops after this many consecutive skipped steps. */
+  maxNonFiniteSteps: number;
+  /** Global iteration indices whose loss is made NaN (test hook). */
+  injectNonFinite: ReadonlySet<number>;
+  /** Writes a checkpoint that resumes at `nextEpoch` with the loop state (mid-epoch when state.startIteration > 0). */
+  checkpoint(kind: CheckpointKind, nextEpoch: number, state?: LoopState): Promise<void>;
 }
 
 export interface LoopOutcome {
@@ -43,27 +51,44 @@ export interface LoopOutcome {
   stoppedEarly: boolean;
   /** Where the signal stopped the run, for the log. */
   interruptedAt: string;
+  /** Set when maxNonFiniteSteps consecutive steps were skipped: the global index of the last one. */
+  divergedAt: number | null;
 }
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
-/** Train iterations [startIteration, iterations) of `epoch`; false when a stop signal cut the epoch short. */
-async function trainEpoch(s: LoopSetup, epoch: number, state: LoopState, outcome: LoopOutcome): Promise<{ completed: boolean; lossSum: number }> {
+/**
+ * Train iterations [startIteration, iterations) of `epoch`, updating `state`'s partial sums; false when a stop
+ * signal or divergence cut the epoch short.
+ */
+async function trainEpoch(s: LoopSetup, epoch: number, state: LoopState, outcome: LoopOutcome): Promise<boolean> {
   const iterations = s.ctx.iterationsPerEpoch;
-  let lossSum = state.partialLossSum;
   for (let it = state.startIteration; it < iterations; it++) {
     // one event-loop turn per iteration: Node reclaims freed tensors' wrapper objects only then
     await nextTurn();
-    const loss = trainStep(s.network, s.optimizer, await s.trainLoader.next(), s.numHeads, s.loss, s.device, s.strategy);
-    lossSum += loss;
-    s.ctx.events.emit('iteration', { epoch, iteration: it + 1, iterations, loss });
+    const global = epoch * iterations + it;
+    const r = trainStep(s.network, s.optimizer, await s.trainLoader.next(), s.numHeads, s.loss, s.device, { strategy: s.strategy, injectNonFinite: s.injectNonFinite.has(global) });
+    state.startIteration = it + 1;
+    if (r.skipped) {
+      state.nonfiniteStreak++;
+      s.ctx.print(`skipped iteration ${global}: ${r.skipped} (${state.nonfiniteStreak} in a row; weights and optimizer state unchanged)`);
+      if (state.nonfiniteStreak >= s.maxNonFiniteSteps) {
+        outcome.divergedAt = global;
+        return false;
+      }
+    } else {
+      state.nonfiniteStreak = 0;
+      state.partialLossSum += r.loss;
+      state.partialFiniteSteps++;
+    }
+    s.ctx.events.emit('iteration', { epoch, iteration: it + 1, iterations, loss: r.loss });
     if (s.strategy.broadcast(s.stop.signal) && it + 1 < iterations) {
       outcome.interruptedAt = `during epoch ${epoch}, after iteration ${it + 1} of ${iterations}`;
-      await s.checkpoint('latest', epoch, it + 1, lossSum);
-      return { completed: false, lossSum };
+      await s.checkpoint('latest', epoch, state);
+      return false;
     }
   }
-  return { completed: true, lossSum };
+  return true;
 }
 
 /** nnU-Net's validation epoch: tp/fp/fn summed over all batches (and ranks), Dice per foreground class. */
@@ -95,7 +120,7 @@ function nanMean(values: number[]): number {
 export async function runLoop(s: LoopSetup, state: LoopState): Promise<LoopOutcome> {
   const { ctx, stop } = s;
   const { logger, numEpochs } = ctx;
-  const outcome: LoopOutcome = { epochs: state.epoch, stoppedEarly: false, interruptedAt: '' };
+  const outcome: LoopOutcome = { epochs: state.epoch, stoppedEarly: false, interruptedAt: '', divergedAt: null };
   for (let epoch = state.epoch; epoch < numEpochs; epoch++) {
     logger.log('epoch_start_timestamps', Date.now() / 1000, epoch);
     const lr = s.lrAt(epoch);
@@ -106,15 +131,15 @@ export async function runLoop(s: LoopSetup, state: LoopState): Promise<LoopOutco
     s.network.train();
     s.network.deepSupervision = true;
     ctx.events.emit('epochStart', { epoch, lr, iterations: ctx.iterationsPerEpoch, startIteration: state.startIteration });
-    const trained = await trainEpoch(s, epoch, state, outcome);
-    state.startIteration = 0;
-    state.partialLossSum = 0;
-    ctx.events.emit('trainEpochEnd', { epoch, completed: trained.completed });
-    if (!trained.completed) {
+    const completed = await trainEpoch(s, epoch, state, outcome);
+    ctx.events.emit('trainEpochEnd', { epoch, completed });
+    if (!completed) {
       outcome.epochs = epoch;
       return outcome;
     }
-    const trainLoss = s.strategy.allReduceMean([trained.lossSum / ctx.iterationsPerEpoch])[0];
+    // the mean over the steps that trained (NaN when none did)
+    const trainLoss = s.strategy.allReduceMean([state.partialLossSum / state.partialFiniteSteps])[0];
+    Object.assign(state, { startIteration: 0, partialLossSum: 0, partialFiniteSteps: 0 });
     logger.log('train_losses', trainLoss, epoch);
 
     s.network.eval();
@@ -137,7 +162,7 @@ export async function runLoop(s: LoopSetup, state: LoopState): Promise<LoopOutco
     // one decision for all ranks
     const stopEarly = s.strategy.broadcast(stopRequested);
     const signalled = s.strategy.broadcast(stop.signal) !== null;
-    if ((epoch + 1) % s.saveEvery === 0 || stopEarly || signalled) await s.checkpoint('latest', epoch + 1);
+    if ((epoch + 1) % s.saveEvery === 0 || stopEarly || signalled) await s.checkpoint('latest', epoch + 1, state);
     for (const c of s.callbacks) await c.onEpochEnd?.(ctx, metrics);
     outcome.epochs = epoch + 1;
     if (stopEarly) {

@@ -15,17 +15,44 @@ function batchTensors(batch: Batch, device: Device): { data: Tensor; targets: Te
   return { data: data.to(device), targets: targets.map((t) => t.to(device)) };
 }
 
-/** Forward, Dice+CE deep-supervision loss, backward, gradient reduction over ranks, clip at norm 12, step. Returns the loss. */
-export function trainStep(network: SegmentationNetwork, optimizer: optim.Optimizer, batch: Batch, numClasses: number, loss: DiceCeOptions, device: Device, strategy?: Strategy): number {
+export type SkipReason = 'non-finite loss' | 'non-finite gradients';
+
+export interface TrainStepResult {
+  loss: number;
+  /** Why the step left weights and optimizer state untouched, or null when it stepped. */
+  skipped: SkipReason | null;
+}
+
+export interface TrainStepOptions {
+  /** Averages gradients over ranks after backward; every rank agrees on skipping. */
+  strategy?: Strategy;
+  /** Test hook (NNUNET_TS_INJECT_NONFINITE): this step's loss becomes NaN. */
+  injectNonFinite?: boolean;
+}
+
+/**
+ * Forward, Dice+CE deep-supervision loss, backward, gradient reduction over ranks, clip at norm 12, step. A
+ * non-finite loss (on any rank) or non-finite gradients skip the step without changing the weights or the optimizer
+ * state, so one bad batch cannot poison the model.
+ */
+export function trainStep(network: SegmentationNetwork, optimizer: optim.Optimizer, batch: Batch, numClasses: number, loss: DiceCeOptions, device: Device, options: TrainStepOptions = {}): TrainStepResult {
   return tidy(() => {
     const { data, targets } = batchTensors(batch, device);
     optimizer.zeroGrad();
-    const l = deepSupervisionLoss(network.forward(data), targets, numClasses, loss);
+    let l = deepSupervisionLoss(network.forward(data), targets, numClasses, loss);
+    if (options.injectNonFinite) l = l.mul(Number.NaN);
+    const value = l.item();
+    const bad = Number.isFinite(value) ? 0 : 1;
+    if ((options.strategy ? options.strategy.allReduceSum([bad])[0] : bad) > 0) return { loss: value, skipped: 'non-finite loss' };
     l.backward();
-    strategy?.reduceGradients(optimizer.params);
-    optim.clipGradNorm_(optimizer.params, GRAD_CLIP_NORM);
+    options.strategy?.reduceGradients(optimizer.params);
+    // the gradients are the same on every rank after the reduction, so is their norm
+    if (!Number.isFinite(optim.clipGradNorm_(optimizer.params, GRAD_CLIP_NORM))) {
+      optimizer.zeroGrad();
+      return { loss: value, skipped: 'non-finite gradients' };
+    }
     optimizer.step();
-    return l.item();
+    return { loss: value, skipped: null };
   });
 }
 

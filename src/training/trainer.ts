@@ -23,7 +23,7 @@ import { TrainingLogCallback } from './callbacks/training-log.js';
 import { checkScheduleCompatibility, scheduleMismatchMessage, selectCheckpoint } from './checkpoint-selection.js';
 import type { EarlyStoppingMetric } from './early-stopping.js';
 import { TrainerEvents } from './events.js';
-import { runLoop } from './loop.js';
+import { type LoopState, runLoop } from './loop.js';
 import { MetricLogger } from './metric-logger.js';
 import { loadPretrainedWeights } from './pretrained-weights.js';
 import { nnUNetTrainer, type TrainerRecipe } from './recipes/recipe.js';
@@ -32,6 +32,27 @@ import { stopRequest } from './stop-signal.js';
 import { SingleProcessStrategy, type Strategy } from './strategy/strategy.js';
 
 export const DEFAULT_SEED = 12345;
+export const DEFAULT_MAX_NONFINITE_STEPS = 50;
+
+/** Training stopped because too many consecutive steps had a non-finite loss or gradients. */
+export class TrainingDivergedError extends UserError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrainingDivergedError';
+  }
+}
+
+/**
+ * The documented test hook NNUNET_TS_INJECT_NONFINITE=K[,K…]: the losses of these global iterations (epoch ×
+ * iterations + i, 0-based, on every rank) become NaN, to exercise the divergence guard without real divergence.
+ */
+export function injectedNonFiniteSteps(env: NodeJS.ProcessEnv = process.env): Set<number> {
+  const value = env.NNUNET_TS_INJECT_NONFINITE?.trim();
+  if (!value) return new Set();
+  const steps = value.split(',').map((v) => Number(v.trim()));
+  if (steps.some((k) => !Number.isInteger(k) || k < 0)) throw new UserError(`NNUNET_TS_INJECT_NONFINITE=${value}: expected comma-separated iteration indices (0, 1, ...)`);
+  return new Set(steps);
+}
 
 export interface TrainOptions {
   /** nnUNet_preprocessed/DatasetXXX_Name */
@@ -58,6 +79,8 @@ export interface TrainOptions {
   /** Unset: the recipe's (nnUNetTrainer_warmup: 50). */
   warmupEpochs?: number;
   earlyStopping?: { patience: number; minDelta?: number; metric?: EarlyStoppingMetric; annealEpochs?: number };
+  /** Consecutive non-finite steps (skipped) after which training stops with TrainingDivergedError (default 50). */
+  maxNonFiniteSteps?: number;
   numWorkers?: number;
   /** Extra callbacks (after the built-in ones: log, early stopping, best checkpoint, plot). */
   callbacks?: TrainingCallback[];
@@ -228,7 +251,7 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
     if (device !== 'cpu') network.to(device);
 
     let warmupEpochs = options.warmupEpochs ?? recipe.warmupEpochs;
-    const state = { epoch: 0, startIteration: 0, partialLossSum: 0 };
+    const state: LoopState = { epoch: 0, startIteration: 0, partialLossSum: 0, partialFiniteSteps: 0, nonfiniteStreak: 0 };
     if (resume) {
       const ckpt = resume.checkpoint;
       try {
@@ -246,6 +269,8 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
       state.epoch = ckpt.current_epoch;
       state.startIteration = resume.state.resume_iteration;
       state.partialLossSum = resume.state.partial_train_loss_sum;
+      state.partialFiniteSteps = resume.state.partial_finite_steps;
+      state.nonfiniteStreak = resume.state.nonfinite_streak;
       ctx.print(`Resuming from ${path.basename(resume.path)} at epoch ${state.epoch}${state.startIteration ? `, iteration ${state.startIteration}` : ''}`);
     } else if (options.pretrainedWeights) {
       await loadPretrainedWeights(network, options.pretrainedWeights, config.architecture.network_class_name);
@@ -276,7 +301,7 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
     const trainLoader = new BatchLoader({ ...loaderConfig, caseIds: cases.train, stream: 'train' }, { numWorkers, startIndex: state.epoch * iterations + state.startIteration });
     const valLoader = new BatchLoader({ ...loaderConfig, caseIds: cases.val, stream: 'val' }, { numWorkers: Math.min(numWorkers, 1), startIndex: state.epoch * t.valIterations });
     const stop = stopRequest();
-    const checkpoint = async (kind: CheckpointKind, nextEpoch: number, iteration = 0, lossSum = 0): Promise<void> => {
+    const checkpoint = async (kind: CheckpointKind, nextEpoch: number, at: LoopState = state): Promise<void> => {
       if (!strategy.isMain) return;
       const file = path.join(out, `checkpoint_${kind}.pth`);
       const callbackStates = Object.fromEntries(callbacks.flatMap((c) => (c.stateKey && c.stateDict ? [[c.stateKey, c.stateDict()]] : [])));
@@ -289,7 +314,15 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
         initArgs: { plans: setup.plans, configuration: options.configuration, fold: options.fold, dataset_json: setup.datasetJson, device },
         trainerName: recipe.name,
         mirrorAxes: setup.mirrorAxes,
-        resume: { schedule, resume_iteration: iteration, partial_train_loss_sum: lossSum, warmup_epochs: warmupEpochs, callbacks: callbackStates },
+        resume: {
+          schedule,
+          resume_iteration: at.startIteration,
+          partial_train_loss_sum: at.partialLossSum,
+          partial_finite_steps: at.partialFiniteSteps,
+          nonfinite_streak: at.nonfiniteStreak,
+          warmup_epochs: warmupEpochs,
+          callbacks: callbackStates,
+        },
       });
       events.emit('checkpoint', { kind, file, nextEpoch });
     };
@@ -316,6 +349,8 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
           callbacks,
           ctx,
           stop,
+          maxNonFiniteSteps: options.maxNonFiniteSteps ?? DEFAULT_MAX_NONFINITE_STEPS,
+          injectNonFinite: injectedNonFiniteSteps(),
           checkpoint,
         },
         state,
@@ -326,6 +361,12 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
       stop.dispose();
     }
 
+    if (outcome.divergedAt !== null) {
+      const message = `training stopped at iteration ${outcome.divergedAt} (epoch ${outcome.epochs}): ${state.nonfiniteStreak} consecutive steps had a non-finite loss or gradients and were skipped. checkpoint_latest.pth keeps the last finite state; no checkpoint_final.pth was written. Check the data (intensities, labels) or lower the learning rate, then start anew or resume with --c`;
+      ctx.print(message);
+      events.emit('stop', { reason: 'diverged', epochs: outcome.epochs, signal: null });
+      throw new TrainingDivergedError(message);
+    }
     const interrupted = stop.signal;
     if (interrupted) {
       ctx.print(`Interrupted by ${interrupted} ${outcome.interruptedAt || `after epoch ${outcome.epochs - 1}`}: state saved in checkpoint_latest.pth. Resume with the same command plus --c`);

@@ -21,6 +21,7 @@ interface TrainCliOptions extends FolderOptions {
   allowScheduleChange?: boolean;
   pretrainedWeights?: string;
   warmupEpochs?: number;
+  maxNonfiniteSteps: number;
   earlyStoppingPatience?: number;
   earlyStoppingMinDelta: number;
   earlyStoppingMetric: 'ema_fg_dice' | 'mean_fg_dice' | 'val_loss';
@@ -60,6 +61,7 @@ export function trainCommand(): Command {
     .option('--allow-schedule-change', 'with --c: accept a different epoch count, iterations, seed, plans or fold (default: refuse)')
     .option('--pretrained-weights <file>', 'initialize from an nnunet-ts or nnU-Net checkpoint, segmentation heads skipped (default: random init)')
     .option('--warmup-epochs <k>', "linear LR warmup epochs before the poly schedule (fine-tuning; default: the recipe's, 0 for nnUNetTrainer)", nonNegativeInt)
+    .option('--max-nonfinite-steps <n>', 'stop after n consecutive steps with a non-finite loss or gradients (each is skipped and logged)', positiveInt, 50)
     .optionsGroup('Early stopping (off unless --early-stopping-patience is given):')
     .option('--early-stopping-patience <n>', 'stop after n epochs without improvement (default: off)', positiveInt)
     .option('--early-stopping-min-delta <d>', 'improvement smaller than this does not count', nonNegativeNumber, 0)
@@ -95,6 +97,7 @@ export function trainCommand(): Command {
         allowScheduleChange: o.allowScheduleChange,
         pretrainedWeights: o.pretrainedWeights,
         warmupEpochs: o.warmupEpochs,
+        maxNonFiniteSteps: o.maxNonfiniteSteps,
         earlyStopping: o.earlyStoppingPatience ? { patience: o.earlyStoppingPatience, minDelta: o.earlyStoppingMinDelta, metric: o.earlyStoppingMetric, annealEpochs: o.earlyStoppingAnneal } : undefined,
         numWorkers: o.numWorkers,
         callbacks: o.progress && process.stderr.isTTY ? [trainingProgressBar()] : [],

@@ -143,7 +143,7 @@ describe('one training step matches PyTorch', { skip: why ?? false }, () => {
         const losses: number[] = [];
         const firstGrads = new Map<string, Tensor>();
         for (let step = 0; step < 2; step++) {
-          losses.push(trainStep(net, optimizer, batch, NUM_CLASSES, { batchDice }, 'cpu'));
+          losses.push(trainStep(net, optimizer, batch, NUM_CLASSES, { batchDice }, 'cpu').loss);
           // the first step's gradients, as clipped and used by SGD
           if (step === 0) for (const [k, p] of params) if (p.grad) firstGrads.set(k, p.grad.clone());
         }
