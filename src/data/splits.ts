@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic-write.js';
+import { writeFileExclusive } from '../io/folder-lock.js';
 import { LegacyRandomState } from './mt19937.js';
 
 export const SplitsSchema = z.array(z.object({ train: z.array(z.string()), val: z.array(z.string()) }));
@@ -26,23 +26,28 @@ export function makeKFoldSplits(identifiers: string[], numFolds = 5, seed = 1234
   return splits;
 }
 
-/** Reads splits_final.json from the preprocessed dataset folder, creating it on first use. */
+/**
+ * Reads splits_final.json from the preprocessed dataset folder, creating it on first use. Folds started at once race
+ * to create it: the first writer wins (exclusive create) and the others read the winner's file, so all use one split.
+ */
 export async function loadOrCreateSplits(preprocessedDatasetDir: string, identifiers: string[]): Promise<Splits> {
   const file = path.join(preprocessedDatasetDir, 'splits_final.json');
-  if (existsSync(file)) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(await readFile(file, 'utf8'));
-    } catch (error) {
-      throw new UserError(`${file}: not valid JSON (${(error as Error).message})`);
-    }
-    const result = SplitsSchema.safeParse(parsed);
-    if (!result.success) throw new UserError(`${file}: not a list of {train, val} folds: ${z.prettifyError(result.error)}`);
-    return result.data;
-  }
+  if (existsSync(file)) return readSplits(file);
   const splits = identifiers.length >= 5 ? makeKFoldSplits(identifiers) : [{ train: [...identifiers].sort(), val: [...identifiers].sort() }];
-  await writeFileAtomic(file, new TextEncoder().encode(`${JSON.stringify(splits, null, 4)}\n`));
-  return splits;
+  if (await writeFileExclusive(file, new TextEncoder().encode(`${JSON.stringify(splits, null, 4)}\n`))) return splits;
+  return readSplits(file);
+}
+
+async function readSplits(file: string): Promise<Splits> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new UserError(`${file}: not valid JSON (${(error as Error).message})`);
+  }
+  const result = SplitsSchema.safeParse(parsed);
+  if (!result.success) throw new UserError(`${file}: not a list of {train, val} folds: ${z.prettifyError(result.error)}`);
+  return result.data;
 }
 
 /** Train/val identifiers of one fold; `all` trains and validates on everything. */

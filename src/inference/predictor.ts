@@ -3,6 +3,7 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import { acquireFolderLock, type FolderLock } from '../io/folder-lock.js';
 import { type NiftiVolume, readNifti } from '../io/nifti.js';
 import { preprocessCase } from '../preprocessing/preprocess-case.js';
 import { type Tensor, tensor, tidy } from '../torch/index.js';
@@ -73,10 +74,13 @@ async function exists(file: string): Promise<boolean> {
 export async function predictCases(options: PredictCasesOptions): Promise<{ predicted: string[]; skipped: string[] }> {
   const model = await loadModel(options.modelFolder, options);
   const exporter = new BackgroundExporter(options.backgroundExport ?? true);
+  let lock: FolderLock | undefined;
   try {
     const ending = model.datasetJson.file_ending;
     const cases = await findInputCases(options.inputFolder, ending, model.inputChannels);
     await mkdir(options.outputFolder, { recursive: true });
+    // a second predict into the same folder would skip or overwrite the cases this one is writing
+    lock = await acquireFolderLock(options.outputFolder, { command: 'nnunet predict' });
     // as nnU-Net, the output folder describes itself (nnUNetv2_ensemble reads these)
     await writeFile(path.join(options.outputFolder, 'dataset.json'), JSON.stringify(model.datasetJson, null, 2));
     await writeFile(path.join(options.outputFolder, 'plans.json'), JSON.stringify(model.plans, null, 2));
@@ -110,6 +114,7 @@ export async function predictCases(options: PredictCasesOptions): Promise<{ pred
     return { predicted, skipped };
   } finally {
     await exporter.close().catch(() => undefined);
+    lock?.release();
     model.dispose();
   }
 }

@@ -144,3 +144,13 @@ test('predict() returns the label map of one case given as a file or as volumes,
   await assert.rejects(predict(path.join(inputDir, 'nothing'), modelDir), /missing channel file/);
   await assert.rejects(predict(file, path.join(root, 'no-model')), /model folder does not exist/);
 });
+
+test('predictCases holds its output folder: a concurrent one into the same folder is refused, and the lock is released', async () => {
+  const out = path.join(root, 'pred_locked');
+  const run = () => predictCases({ inputFolder: inputDir, outputFolder: out, modelFolder: modelDir, folds: [0], useMirroring: false });
+  const results = await Promise.allSettled([run(), run()]);
+  const refused = results.filter((r) => r.status === 'rejected');
+  assert.equal(refused.length, 1, JSON.stringify(results));
+  assert.match(String((refused[0] as PromiseRejectedResult).reason), new RegExp(`UserError: ${out} is in use by this process \\(pid ${process.pid} `));
+  assert.deepEqual((await readdir(out)).filter((n) => n.startsWith('.')), [], 'lock released');
+});
