@@ -2,9 +2,12 @@
  * numpy .npy (format 1.0, little endian, C order) and .npz (zip of .npy) files, readable by np.load.
  * float16 has no JS typed array, so it is held as Float32Array in memory and converted on the way in and out.
  */
+import { kMaxLength } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
-import { unzipSync, zipSync, type Zippable } from 'fflate';
+import { crc32, inflateRawSync } from 'node:zlib';
+import { zipSync, type Zippable } from 'fflate';
 import { UserError } from '../errors.js';
+import { printable, readZipDirectory, type ZipMember } from '../torch/serialization/stored-zip.js';
 import { writeFileAtomic } from './atomic-write.js';
 
 export type NpyDtype = 'bool' | 'uint8' | 'int8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'float16' | 'float32' | 'float64';
@@ -24,7 +27,10 @@ export interface NpyInput {
   dtype?: NpyDtype;
 }
 
-type NpyConstructor = new (length: number) => NpyData;
+interface NpyConstructor {
+  new (length: number): NpyData;
+  new (buffer: ArrayBufferLike): NpyData;
+}
 
 /** numpy descr (without byte order), bytes per item, and the in-memory array type of each dtype. */
 const DTYPES: Record<NpyDtype, { kind: string; bytes: number; memory: NpyConstructor }> = {
@@ -136,10 +142,48 @@ export function encodeNpy(input: NpyInput): Uint8Array {
   return out;
 }
 
+/** numpy itself refuses headers over 10 000 bytes unless told otherwise; leave room for huge shapes. */
+const MAX_HEADER_BYTES = 1 << 20;
+
+/**
+ * The three entries of an .npy header dict as source text, or null when it is not exactly a Python dict literal
+ * with the keys descr, fortran_order and shape (each once), as numpy's own reader demands.
+ */
+function parseHeaderDict(header: string): Record<'descr' | 'fortran_order' | 'shape', string> | null {
+  const text = header.trim();
+  if (!text.startsWith('{') || !text.endsWith('}')) return null;
+  const entry = /\s*'(\w+)'\s*:\s*('[^']*'|True|False|\([^()]*\))\s*(,|$)/y;
+  const body = text.slice(1, -1);
+  const found: Record<string, string> = {};
+  entry.lastIndex = 0;
+  while (entry.lastIndex < body.length && body.slice(entry.lastIndex).trim() !== '') {
+    const m = entry.exec(body);
+    if (!m || m[1] in found) return null;
+    found[m[1]] = m[2];
+  }
+  const keys = Object.keys(found).sort();
+  if (keys.join() !== 'descr,fortran_order,shape') return null;
+  if (!/^(True|False)$/.test(found.fortran_order)) return null;
+  return found as Record<'descr' | 'fortran_order' | 'shape', string>;
+}
+
+/** "(3, 4)", "(5,)" or "()" as numbers; null for anything else ("(5)" is not a tuple, "-1" not a size). */
+function parseShape(tuple: string): number[] | null {
+  const inner = tuple.slice(1, -1).trim();
+  if (inner === '') return [];
+  const parts = inner.split(',').map((p) => p.trim());
+  // "(5)" has no comma (an int, not a tuple); a trailing comma leaves one empty part.
+  if (parts.length === 1) return null;
+  if (parts[parts.length - 1] === '') parts.pop();
+  if (!parts.every((p) => /^\d{1,16}$/.test(p))) return null;
+  const dims = parts.map(Number);
+  return dims.every(Number.isSafeInteger) ? dims : null;
+}
+
 /** Parses .npy bytes; `source` names the file (or archive entry) in error messages. */
 export function decodeNpy(bytes: Uint8Array, source: string): NpyArray {
   const fail = (why: string): never => {
-    throw new UserError(`${source}: ${why}`);
+    throw new UserError(`${source}: ${printable(why)}`);
   };
   if (bytes.byteLength < 10 || MAGIC.some((m, i) => bytes[i] !== m)) fail('not a .npy file (no \\x93NUMPY magic)');
   const major = bytes[6];
@@ -149,27 +193,30 @@ export function decodeNpy(bytes: Uint8Array, source: string): NpyArray {
   if (bytes.byteLength < preamble) fail('truncated or corrupt: incomplete .npy preamble');
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   if (bytes.byteLength < preamble + headerLen) fail('truncated or corrupt: incomplete .npy header');
+  if (headerLen > MAX_HEADER_BYTES) fail(`a ${headerLen}-byte .npy header is beyond any real file`);
   const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(preamble, preamble + headerLen));
-  const descr = /'descr':\s*'([<>|=])([a-z]\d+)'/.exec(header);
-  const fortran = /'fortran_order':\s*(True|False)/.exec(header);
-  const shapeMatch = /'shape':\s*\(([\d,\s]*)\)/.exec(header);
-  if (!descr || !fortran || !shapeMatch) return fail(`unsupported or corrupt .npy header ${header.trim()}`);
-  if (fortran[1] === 'True') fail('Fortran-ordered arrays are not supported');
+  const fields = parseHeaderDict(header);
+  if (!fields) return fail(`unsupported or corrupt .npy header ${JSON.stringify(header.trim().slice(0, 200))}`);
+  const descr = /^'([<>|=])([a-z]\d+)'$/.exec(fields.descr);
+  if (!descr) return fail(`unsupported dtype ${fields.descr}`);
+  if (fields.fortran_order === 'True') fail('Fortran-ordered arrays are not supported');
   const dtype = (Object.keys(DTYPES) as NpyDtype[]).find((d) => DTYPES[d].kind === descr[2]);
   if (!dtype) return fail(`unsupported dtype '${descr[1]}${descr[2]}'`);
-  const shape = shapeMatch[1]
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .map(Number);
-  const count = shape.reduce((a, b) => a * b, 1);
+  const shape = parseShape(fields.shape);
+  if (!shape) return fail(`corrupt shape ${fields.shape}: a tuple of non-negative integers is expected`);
   const { bytes: width, memory } = DTYPES[dtype];
   const start = preamble + headerLen;
-  if (bytes.byteLength < start + count * width) {
-    fail(`truncated or corrupt: expected ${count * width} bytes of data, found ${bytes.byteLength - start}`);
+  // The size in BigInt, so a shape whose product overflows a double is caught rather than rounded; checked
+  // against the bytes present before anything is allocated from it.
+  const total = shape.reduce((a, d) => a * BigInt(d), 1n) * BigInt(width);
+  if (total > BigInt(bytes.byteLength - start)) {
+    fail(`truncated or corrupt: shape (${shape.join(', ')}) of ${dtype} needs ${total} bytes of data, found ${bytes.byteLength - start}`);
   }
-  // Copy into an aligned buffer (zip entries may start at any offset), swapping big-endian items.
-  const raw = bytes.slice(start, start + count * width);
+  const count = shape.reduce((a, b) => a * b, 1);
+  // Copy into a fresh, aligned buffer (zip entries may start at any offset; a Buffer's slice would be a view),
+  // swapping big-endian items.
+  const raw = new Uint8Array(count * width);
+  raw.set(bytes.subarray(start, start + count * width));
   if (descr[1] === '>' && width > 1) {
     for (let i = 0; i < raw.length; i += width) raw.subarray(i, i + width).reverse();
   }
@@ -179,8 +226,7 @@ export function decodeNpy(bytes: Uint8Array, source: string): NpyArray {
     data = new Float32Array(count);
     for (let i = 0; i < count; i++) data[i] = fromHalfBits(halves[i]);
   } else {
-    data = new memory(count);
-    new Uint8Array(data.buffer).set(raw);
+    data = new memory(raw.buffer);
   }
   return { data, shape, dtype };
 }
@@ -214,18 +260,50 @@ export async function writeNpz(
   await writeFileAtomic(path, zipSync(entries));
 }
 
-/** Reads every `.npy` entry of an .npz archive, keyed by name without `.npy` (as np.load's NpzFile). */
-export async function readNpz(path: string): Promise<Record<string, NpyArray>> {
-  let entries: Record<string, Uint8Array>;
-  try {
-    entries = unzipSync(await readBytes(path));
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-    throw new UserError(`${path}: truncated or corrupt zip archive (${(err as Error).message})`);
+/**
+ * Deflate inflates at most 1032:1; a member declaring more than its compressed bytes can hold is refused before
+ * anything is inflated (the slack covers tiny members).
+ */
+const maxInflatedBytes = (compressed: number): number => compressed * 1032 + 1024;
+
+/**
+ * The bytes of one archive member, checked against its declared size and CRC. Inflating stops at the declared
+ * size, so a zip bomb costs no more than its directory admits to.
+ */
+function memberBytes(member: ZipMember, fail: (why: string) => Error): Uint8Array {
+  const { name, method, size, data } = member;
+  if (size > kMaxLength) throw fail(`entry ${name} declares ${size} bytes, more than one array can hold`);
+  let bytes: Uint8Array;
+  if (method === 0) {
+    if (data.byteLength !== size) throw fail(`entry ${name} declares ${size} bytes but stores ${data.byteLength}`);
+    bytes = data;
+  } else if (method === 8) {
+    if (size > maxInflatedBytes(data.byteLength)) {
+      throw fail(`entry ${name} declares ${size} bytes, more than its ${data.byteLength} compressed bytes can inflate to`);
+    }
+    try {
+      bytes = inflateRawSync(data, { maxOutputLength: Math.max(size, 1) });
+    } catch (err) {
+      const tooLong = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+      throw fail(`entry ${name} ${tooLong ? `inflates to more than its declared ${size} bytes` : `does not inflate (${(err as Error).message})`}`);
+    }
+    if (bytes.byteLength !== size) throw fail(`entry ${name} inflates to ${bytes.byteLength} bytes, not its declared ${size}`);
+  } else {
+    throw fail(`entry ${name} uses compression method ${method}; numpy writes stored or deflated entries only`);
   }
+  if (crc32(bytes) !== member.crc) throw fail(`entry ${name} fails its CRC check`);
+  return bytes;
+}
+
+/**
+ * Reads every `.npy` entry of an .npz archive, keyed by name without `.npy` (as np.load's NpzFile). Damage,
+ * wrong CRCs, unsafe member names and sizes the archive cannot hold are UserErrors naming the file.
+ */
+export async function readNpz(path: string): Promise<Record<string, NpyArray>> {
+  const fail = (why: string) => new UserError(`${path}: truncated or corrupt zip archive: ${why}`);
   const out: Record<string, NpyArray> = {};
-  for (const [name, bytes] of Object.entries(entries)) {
-    if (name.endsWith('.npy')) out[name.slice(0, -4)] = decodeNpy(bytes, `${path}:${name}`);
+  for (const member of readZipDirectory(await readBytes(path), fail)) {
+    if (member.name.endsWith('.npy')) out[member.name.slice(0, -4)] = decodeNpy(memberBytes(member, fail), `${path}:${member.name}`);
   }
   return out;
 }

@@ -1,8 +1,9 @@
 import { UserError } from '../../errors.js';
 import { defineEntry, pyOrderedDict } from './py-values.js';
+import { printable } from './stored-zip.js';
 
 /**
- * A restricted unpickler. Written as its own opcode loop (rather than on pickleparser) so that
+ * A restricted unpickler. Written as its own opcode loop (rather than on an npm unpickler) so that
  * strictness is structural: GLOBAL/STACK_GLOBAL can only yield what `resolveGlobal` grants,
  * REDUCE can only call those grants, BUILD only reaches objects that declare `SET_STATE`, and
  * INST/OBJ/NEWOBJ/EXT are refused. Nothing in the file can name arbitrary code.
@@ -49,9 +50,14 @@ export class DictBuilder implements StateTarget {
 
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
+/** Longest pickled integer accepted (bytes): far above any integer a checkpoint holds. */
+const MAX_LONG_BYTES = 4096;
+/** Deepest nesting of containers accepted: real checkpoints nest a handful of levels; the walk below recurses. */
+const MAX_DEPTH = 1000;
+
 /** Unpickles `bytes` under `env`'s allow-list; every problem is a UserError naming `env.source`. */
 export function unpickle(bytes: Uint8Array, env: UnpickleEnv): unknown {
-  const fail = (why: string) => new UserError(`${env.source}: ${why}`);
+  const fail = (why: string) => new UserError(`${env.source}: ${printable(why)}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = 0;
   let stack: unknown[] = [];
@@ -126,8 +132,9 @@ export function unpickle(bytes: Uint8Array, env: UnpickleEnv): unknown {
   const int = (v: bigint) => (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
   const long = (b: Uint8Array) => {
     if (b.length === 0) return 0;
-    let v = 0n;
-    for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+    // Checkpoint integers are small; a huge LONG4 would only cost time (and BigInt shifts are quadratic).
+    if (b.length > MAX_LONG_BYTES) throw fail(`pickle integer of ${b.length} bytes is beyond any checkpoint value`);
+    let v = BigInt(`0x${Buffer.from(b).reverse().toString('hex')}`);
     if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
     return int(v);
   };
@@ -252,7 +259,9 @@ export function unpickle(bytes: Uint8Array, env: UnpickleEnv): unknown {
       case 0x65: {
         // APPENDS
         const items = popMark();
-        list(top(), 'APPENDS').push(...items);
+        // A loop, not push(...items): a hostile pickle can put more items on the stack than a call takes arguments.
+        const target = list(top(), 'APPENDS');
+        for (const item of items) target.push(item);
         break;
       }
       case 0x7d: // EMPTY_DICT
@@ -340,9 +349,17 @@ export function unpickle(bytes: Uint8Array, env: UnpickleEnv): unknown {
         }
         break;
       }
-      case 0x51: // BINPERSID
-        stack.push(env.persistentLoad(pop()));
+      case 0x51: {
+        // BINPERSID
+        const pid = pop();
+        try {
+          stack.push(env.persistentLoad(pid));
+        } catch (err) {
+          if (err instanceof UserError) throw err;
+          throw fail(`persistent id: ${(err as Error).message}`);
+        }
         break;
+      }
       case 0x81: // NEWOBJ
       case 0x92: {
         // NEWOBJ_EX
@@ -367,13 +384,14 @@ function describe(x: unknown): string {
 /** Turns the unpickled graph into plain JS: dicts become objects (str keys) or Maps; shared references stay shared. */
 function finish(root: unknown, env: UnpickleEnv, fail: (why: string) => Error): unknown {
   const done = new Map<object, unknown>();
-  const walk = (x: unknown): unknown => {
+  const walk = (x: unknown, depth = 0): unknown => {
     if (typeof x !== 'object' || x === null) return x;
     if (done.has(x)) return done.get(x);
+    if (depth > MAX_DEPTH) throw fail(`containers nested more than ${MAX_DEPTH} deep`);
     if (Array.isArray(x)) {
       const out: unknown[] = [];
       done.set(x, out);
-      for (const item of x) out.push(walk(item));
+      for (const item of x) out.push(walk(item, depth + 1));
       return Object.isFrozen(x) ? Object.freeze(out) : out;
     }
     if (x instanceof DictBuilder) {
@@ -382,7 +400,7 @@ function finish(root: unknown, env: UnpickleEnv, fail: (why: string) => Error): 
       if (keys.every((k) => typeof k === 'string')) {
         const obj = {};
         done.set(x, obj);
-        for (const [k, v] of x.entries) defineEntry(obj, k as string, walk(v));
+        for (const [k, v] of x.entries) defineEntry(obj, k as string, walk(v, depth + 1));
         out = obj;
       } else {
         const map = new Map<unknown, unknown>();
@@ -391,7 +409,7 @@ function finish(root: unknown, env: UnpickleEnv, fail: (why: string) => Error): 
           if (typeof k === 'object' && k !== null && !(Array.isArray(k) && Object.isFrozen(k))) {
             throw fail(`dict key ${describe(k)} is not supported`);
           }
-          map.set(walk(k), walk(v));
+          map.set(walk(k, depth + 1), walk(v, depth + 1));
         }
         out = map;
       }

@@ -1,8 +1,17 @@
+import { UserError } from '../../errors.js';
 import { Tensor } from '../tensor.js';
 import { mapTensors } from './map-tensors.js';
 import { readPthRecords, writePthRecords } from './pth-records-io.js';
 import type { PyValue } from './py-values.js';
 import { TensorRecord, type StorageRecord } from './tensor-record.js';
+
+/** Read failures a user causes (a folder given as the file, a file too large to read at once) as UserErrors. */
+function readError(err: unknown, filePath: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EISDIR') return new UserError(`${filePath}: is a folder, not a checkpoint file`);
+  if (code === 'ERR_FS_FILE_TOO_LARGE') return new UserError(`${filePath}: larger than the 2 GiB a checkpoint file can be read at once`);
+  return err;
+}
 
 /** A checkpoint value tree with engine tensors at the leaves. */
 export type PthValue = PyValue<Tensor>;
@@ -13,7 +22,9 @@ export type PthValue = PyValue<Tensor>;
  * not tracked by any tidy() scope, so the caller owns (and disposes) them.
  */
 export async function loadPth(filePath: string): Promise<PthValue> {
-  const records = await readPthRecords(filePath);
+  const records = await readPthRecords(filePath).catch((err: unknown) => {
+    throw readError(err, filePath);
+  });
   const bases = new Map<StorageRecord, Tensor>();
   const views: Tensor[] = [];
   try {

@@ -13,10 +13,44 @@ const SIG_EOCD64 = 0x06064b50;
 const SIG_EOCD64_LOCATOR = 0x07064b50;
 const U32_MAX = 0xffffffff;
 
-/** Reads every entry of a stored zip, checking bounds and CRCs; keys are entry names. */
-export function readStoredZip(bytes: Uint8Array, source: string): Map<string, Uint8Array> {
-  const fail = (why: string) => new UserError(`${source}: corrupt or truncated checkpoint zip: ${why}`);
+/**
+ * `text` (taken from a file) with control characters escaped, so an error message that quotes it stays one line
+ * and cannot rewrite the terminal.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** One member of a zip as its central directory describes it; `data` is the (possibly compressed) bytes. */
+export interface ZipMember {
+  name: string;
+  /** 0 stored, 8 deflate. */
+  method: number;
+  crc: number;
+  /** Uncompressed size as declared. */
+  size: number;
+  data: Uint8Array;
+}
+
+/**
+ * A member name that could leave a folder it is extracted to (`../x`, `/x`, `C:\x`), or that holds a NUL or
+ * backslash, is refused even though nothing here extracts to disk: no honest writer produces one.
+ */
+function unsafeName(name: string): boolean {
+  return name === '' || name.startsWith('/') || /^[A-Za-z]:/.test(name) || /[\\\0]/.test(name) || name.split('/').includes('..');
+}
+
+/**
+ * Lists the members of a zip held in `bytes`, checking every offset and size against the file before it is
+ * used (so a damaged or hostile directory is refused, never read past), refusing unsafe or repeated names and
+ * encrypted members. `fail` builds the error for a reason. Includes the zip64 records torch writes past 4 GiB.
+ */
+export function readZipDirectory(bytes: Uint8Array, failWith: (why: string) => Error): ZipMember[] {
+  const fail = (why: string) => failWith(printable(why));
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const within = (at: number, n: number, what: string) => {
+    if (at < 0 || at + n > bytes.length) throw fail(`${what} lies beyond the end of the file`);
+  };
   const u16 = (at: number) => view.getUint16(at, true);
   const u32 = (at: number) => view.getUint32(at, true);
   const u64 = (at: number) => {
@@ -47,11 +81,15 @@ export function readStoredZip(bytes: Uint8Array, source: string): Map<string, Ui
     cdOffset = u64(eocd64 + 48);
   }
   if (cdOffset + cdSize > bytes.length) throw fail('central directory lies beyond the end of the file');
+  // Each directory entry takes at least 46 bytes: a larger count is a lie, whatever the loop would find.
+  if (count * 46 > cdSize) throw fail(`the directory claims ${count} entries but holds ${cdSize} bytes`);
 
-  const entries = new Map<string, Uint8Array>();
+  const members: ZipMember[] = [];
+  const names = new Set<string>();
   let at = cdOffset;
   for (let i = 0; i < count; i++) {
-    if (at + 46 > bytes.length || u32(at) !== SIG_CENTRAL) throw fail(`central directory entry ${i} is damaged`);
+    if (at + 46 > cdOffset + cdSize || u32(at) !== SIG_CENTRAL) throw fail(`central directory entry ${i} is damaged`);
+    const flags = u16(at + 8);
     const method = u16(at + 10);
     const crc = u32(at + 16);
     let compressed = u32(at + 20);
@@ -60,34 +98,49 @@ export function readStoredZip(bytes: Uint8Array, source: string): Map<string, Ui
     const extraLen = u16(at + 30);
     const commentLen = u16(at + 32);
     let localOffset = u32(at + 42);
+    within(at, 46 + nameLen + extraLen + commentLen, `central directory entry ${i}`);
     const name = Buffer.from(bytes.buffer, bytes.byteOffset + at + 46, nameLen).toString('utf8');
+    if (unsafeName(name)) throw fail(`entry ${JSON.stringify(name)} has an unsafe name`);
+    if (names.has(name)) throw fail(`entry ${name} appears twice`);
+    names.add(name);
+    if (flags & 1) throw fail(`entry ${name} is encrypted`);
     // zip64 extra field: 64-bit values for exactly those fields saturated above, in this order.
-    for (let x = at + 46 + nameLen; x + 4 <= at + 46 + nameLen + extraLen; ) {
+    const extraEnd = at + 46 + nameLen + extraLen;
+    for (let x = at + 46 + nameLen; x + 4 <= extraEnd; ) {
       const id = u16(x);
       const len = u16(x + 2);
+      if (x + 4 + len > extraEnd) throw fail(`entry ${name} has a damaged extra field`);
       if (id === 0x0001) {
         let p = x + 4;
-        if (size === U32_MAX) {
-          size = u64(p);
+        const next = () => {
+          if (p + 8 > x + 4 + len) throw fail(`entry ${name} has a short zip64 field`);
           p += 8;
-        }
-        if (compressed === U32_MAX) {
-          compressed = u64(p);
-          p += 8;
-        }
-        if (localOffset === U32_MAX) localOffset = u64(p);
+          return u64(p - 8);
+        };
+        if (size === U32_MAX) size = next();
+        if (compressed === U32_MAX) compressed = next();
+        if (localOffset === U32_MAX) localOffset = next();
       }
       x += 4 + len;
     }
-    if (method !== 0) throw fail(`entry ${name} is compressed (method ${method}); torch writes stored entries only`);
-    if (compressed !== size) throw fail(`entry ${name} has differing stored and real sizes`);
     if (localOffset + 30 > bytes.length || u32(localOffset) !== SIG_LOCAL) throw fail(`entry ${name}: local header missing`);
     const start = localOffset + 30 + u16(localOffset + 26) + u16(localOffset + 28);
-    if (start + size > bytes.length) throw fail(`entry ${name} runs past the end of the file`);
-    const data = bytes.subarray(start, start + size);
+    if (start + compressed > bytes.length) throw fail(`entry ${name} runs past the end of the file`);
+    members.push({ name, method, crc, size, data: bytes.subarray(start, start + compressed) });
+    at += 46 + nameLen + extraLen + commentLen;
+  }
+  return members;
+}
+
+/** Reads every entry of a stored zip, checking bounds and CRCs; keys are entry names. */
+export function readStoredZip(bytes: Uint8Array, source: string): Map<string, Uint8Array> {
+  const fail = (why: string) => new UserError(`${source}: corrupt or truncated checkpoint zip: ${printable(why)}`);
+  const entries = new Map<string, Uint8Array>();
+  for (const { name, method, crc, size, data } of readZipDirectory(bytes, fail)) {
+    if (method !== 0) throw fail(`entry ${name} is compressed (method ${method}); torch writes stored entries only`);
+    if (data.byteLength !== size) throw fail(`entry ${name} has differing stored and real sizes`);
     if (crc32(data) !== crc) throw fail(`entry ${name} fails its CRC check`);
     entries.set(name, data);
-    at += 46 + nameLen + extraLen + commentLen;
   }
   return entries;
 }
