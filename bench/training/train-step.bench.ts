@@ -1,12 +1,13 @@
 /**
  * Training speed on real data: seconds per nnU-Net training iteration of nnunet-ts (the real BatchLoader with one
  * background worker, the real trainStep) against one nnU-Net training iteration in plain PyTorch
- * (/work/shared/reference/torch_ref_step.py) on the same plans.json, for the Dataset004_Hippocampus 3d_fullres and 2d
- * plans, at the same thread count. Each run is a fresh process (so peak RSS is per run) that takes one untimed warm-up
+ * (/work/shared/reference/torch_ref_step.py for PlainConvUNet plans, bench/reference/resenc_ref_step.py for
+ * ResidualEncoderUNet ones) on the same plans.json, for the Dataset004_Hippocampus nnUNetPlans 3d_fullres and 2d
+ * plans and the nnUNetResEncUNetPlans (ResEncUNetPlanner) 3d_fullres plan, at the same thread count. Each run is a fresh process (so peak RSS is per run) that takes one untimed warm-up
  * iteration and then times a few; runs alternate A B A B. The plan-and-preprocess result is cached in
  * bench/out/training/ so that reruns skip it.
  * usage: node --import tsx bench/training/train-step.bench.ts [--rounds 2] [--iters-3d 3] [--iters-2d 2] [--threads 2]
- *        [--python /usr/bin/python3]
+ *        [--python /usr/bin/python3] [--plans nnUNetPlans,nnUNetResEncUNetPlans]
  * Reference (from the brief): nnU-Net v2 (PyTorch 1.13, 2 threads, 2-core machine) takes 8.5 s per 3d_fullres
  * iteration at this plan, with 0.001 s data wait and 2.4 GB peak RSS.
  */
@@ -28,11 +29,19 @@ const repo = path.resolve(path.dirname(here), '../..');
 const NAME = 'Dataset004_Hippocampus';
 const source = path.resolve(repo, '../shared/data', NAME);
 const REF_SCRIPT = path.resolve(repo, '../shared/reference/torch_ref_step.py');
+const RESENC_REF_SCRIPT = path.join(repo, 'bench/reference/resenc_ref_step.py');
 const cache = path.join(repo, 'bench/out/training');
 const rawDir = path.join(cache, 'raw');
 const preprocessedDatasetDir = path.join(cache, 'preprocessed', NAME);
 const DONE_MARKER = path.join(cache, 'preprocessed.done');
 const CONFIGURATIONS = ['3d_fullres', '2d'] as const;
+/** What is timed per plans file, with the planner that makes it and the PyTorch reference step for its network. */
+const PLAN_SETS = [
+  { plans: 'nnUNetPlans', planner: 'ExperimentPlanner', reference: REF_SCRIPT, configurations: CONFIGURATIONS },
+  // ResEncUNetPlanner keeps the default's 5 % batch cap (batch 7 here, as nnUNetPlans); the M/L/XL presets lift it
+  // (batch 58/148 for this small dataset), which is far beyond a CPU bench
+  { plans: 'nnUNetResEncUNetPlans', planner: 'ResEncUNetPlanner', reference: RESENC_REF_SCRIPT, configurations: ['3d_fullres'] },
+] as const;
 
 const ChildResult = z.object({
   sPerIter: z.array(z.number()),
@@ -47,7 +56,7 @@ const RefResult = z.object({ s_per_iter: z.number(), all: z.array(z.number()), t
 const RefRss = z.object({ maxrss_kb: z.number() });
 
 /** One nnunet-ts run: setup as the trainer does it, one warm-up iteration, then `iters` timed ones. */
-async function child(configuration: string, iters: number, threads: number): Promise<void> {
+async function child(plansName: string, configuration: string, iters: number, threads: number): Promise<void> {
   const { setNumThreads, optim } = await import('../../src/torch/index.js');
   const { loadSetup } = await import('../../src/training/trainer.js');
   const { trainStep } = await import('../../src/training/train-step.js');
@@ -55,7 +64,7 @@ async function child(configuration: string, iters: number, threads: number): Pro
   const { BatchLoader } = await import('../../src/data/batch-loader.js');
   const { listPreprocessedCases } = await import('../../src/preprocessing/preprocessed-store.js');
   setNumThreads(threads);
-  const setup = await loadSetup(preprocessedDatasetDir, 'nnUNetPlans', configuration, 12345);
+  const setup = await loadSetup(preprocessedDatasetDir, plansName, configuration, 12345);
   const { config, network } = setup;
   const numClasses = setup.labels.numSegmentationHeads;
   const dataDir = path.join(preprocessedDatasetDir, config.data_identifier);
@@ -113,18 +122,22 @@ async function ensurePreprocessed(): Promise<void> {
   await linkRawDataset(source, rawDir);
   const { planAndPreprocess } = await import('../../src/preprocessing/plan-and-preprocess.js');
   const t0 = performance.now();
-  await planAndPreprocess({
-    datasetId: NAME,
-    dirs: { raw: rawDir, preprocessed: path.dirname(preprocessedDatasetDir) },
-    configurations: [...CONFIGURATIONS],
-    numProcesses: 2,
-  });
+  // the ResEnc presets reuse the default plans' preprocessed data, so their second pass only writes the plans
+  for (const set of PLAN_SETS) {
+    await planAndPreprocess({
+      datasetId: NAME,
+      dirs: { raw: rawDir, preprocessed: path.dirname(preprocessedDatasetDir) },
+      planner: set.planner,
+      configurations: [...set.configurations],
+      numProcesses: 2,
+    });
+  }
   console.error(`plan-and-preprocess: ${((performance.now() - t0) / 1000).toFixed(1)} s (cached for reruns)`);
   await writeFile(DONE_MARKER, new Date().toISOString());
 }
 
-function runNnunetTs(configuration: string, iters: number, threads: number): ChildResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', here, '--child', configuration, String(iters), String(threads)], {
+function runNnunetTs(plansName: string, configuration: string, iters: number, threads: number): ChildResult {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', here, '--child', plansName, configuration, String(iters), String(threads)], {
     encoding: 'utf8',
     maxBuffer: 16 << 20,
     env: { ...process.env, NNUNET_NUM_THREADS: String(threads) },
@@ -139,11 +152,11 @@ sys.argv = sys.argv[1:]
 runpy.run_path(sys.argv[0], run_name='__main__')
 print(json.dumps({'maxrss_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))`;
 
-function runTorch(python: string, configuration: string, iters: number, threads: number): { ref: z.infer<typeof RefResult>; maxRssMB: number } {
-  const plans = path.join(preprocessedDatasetDir, 'nnUNetPlans.json');
-  const args = ['-c', RSS_WRAPPER, REF_SCRIPT, plans, configuration, '3', '1', String(iters), String(threads)];
+function runTorch(python: string, script: string, plansName: string, configuration: string, iters: number, threads: number): { ref: z.infer<typeof RefResult>; maxRssMB: number } {
+  const plans = path.join(preprocessedDatasetDir, `${plansName}.json`);
+  const args = ['-c', RSS_WRAPPER, script, plans, configuration, '3', '1', String(iters), String(threads)];
   const r = spawnSync(python, args, { encoding: 'utf8', env: { ...userEnvironment(), OMP_NUM_THREADS: String(threads) } });
-  if (r.status !== 0) throw new Error(`${python} torch_ref_step.py ${configuration} failed (${r.status ?? r.signal}): ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`${python} ${path.basename(script)} ${plansName} ${configuration} failed (${r.status ?? r.signal}): ${r.stderr}`);
   const lines = r.stdout.trim().split('\n');
   return { ref: RefResult.parse(JSON.parse(lines[lines.length - 2])), maxRssMB: RefRss.parse(JSON.parse(lines[lines.length - 1])).maxrss_kb / 1024 };
 }
@@ -156,6 +169,7 @@ async function main(): Promise<void> {
       'iters-2d': { type: 'string', default: '2' },
       threads: { type: 'string', default: '2' },
       python: { type: 'string', default: '/usr/bin/python3' },
+      plans: { type: 'string', default: PLAN_SETS.map((p) => p.plans).join(',') },
     },
   });
   const opts = z
@@ -165,8 +179,10 @@ async function main(): Promise<void> {
       'iters-2d': z.coerce.number().int().positive(),
       threads: z.coerce.number().int().positive(),
       python: z.string().min(1),
+      plans: z.string().transform((v) => v.split(',')),
     })
     .parse(values);
+  const sets = PLAN_SETS.filter((p) => opts.plans.includes(p.plans));
   if (!existsSync(source)) {
     console.log(`skipped: ${source} not found`);
     return;
@@ -179,31 +195,32 @@ async function main(): Promise<void> {
 
   const loadBefore = os.loadavg();
   const rows: string[] = [];
-  for (const configuration of CONFIGURATIONS) {
+  const runs = sets.flatMap((set) => set.configurations.map((configuration) => ({ set, configuration })));
+  for (const { set, configuration } of runs) {
     const iters = configuration === '2d' ? opts['iters-2d'] : opts['iters-3d'];
     const ts: ChildResult[] = [];
     const torch: { ref: z.infer<typeof RefResult>; maxRssMB: number }[] = [];
     for (let round = 1; round <= opts.rounds; round++) {
-      ts.push(runNnunetTs(configuration, iters, opts.threads));
-      if (withTorch) torch.push(runTorch(opts.python, configuration, iters, opts.threads));
-      console.error(`${configuration}: round ${round}/${opts.rounds} done`);
+      ts.push(runNnunetTs(set.plans, configuration, iters, opts.threads));
+      if (withTorch) torch.push(runTorch(opts.python, set.reference, set.plans, configuration, iters, opts.threads));
+      console.error(`${set.plans} ${configuration}: round ${round}/${opts.rounds} done`);
     }
     const a = median(ts.flatMap((r) => r.sPerIter));
     const waitS = ts.reduce((s, r) => s + r.waitS, 0);
     const wait = `${(waitS / ts.reduce((s, r) => s + r.sPerIter.length, 0)).toFixed(3)} s (${((100 * waitS) / ts.reduce((s, r) => s + r.totalS, 0)).toFixed(2)} %)`;
     const rssA = Math.max(...ts.map((r) => r.maxRssMB));
-    const shape = `batch ${ts[0].batchSize}, patch [${ts[0].patchSize.join(', ')}]`;
+    const shape = `${set.plans} ${configuration}, batch ${ts[0].batchSize}, patch [${ts[0].patchSize.join(', ')}]`;
     if (withTorch) {
       const b = median(torch.flatMap((r) => r.ref.all));
       const rssB = Math.max(...torch.map((r) => r.maxRssMB));
-      rows.push(`| ${configuration} (${shape}) | ${a.toFixed(2)} | ${b.toFixed(2)} | ${(a / b).toFixed(2)} | ${wait} | ${rssA.toFixed(0)} | ${rssB.toFixed(0)} | ${(rssA / rssB).toFixed(2)} |`);
-    } else rows.push(`| ${configuration} (${shape}) | ${a.toFixed(2)} | – | – | ${wait} | ${rssA.toFixed(0)} | – | – |`);
+      rows.push(`| ${shape} | ${a.toFixed(2)} | ${b.toFixed(2)} | ${(a / b).toFixed(2)} | ${wait} | ${rssA.toFixed(0)} | ${rssB.toFixed(0)} | ${(rssA / rssB).toFixed(2)} |`);
+    } else rows.push(`| ${shape} | ${a.toFixed(2)} | – | – | ${wait} | ${rssA.toFixed(0)} | – | – |`);
   }
   const loadAfter = os.loadavg();
   console.log(`${NAME}, ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ${opts.threads} threads each side, ` +
     `${opts.rounds} rounds of fresh processes alternated A B A B, each one warm-up + ${opts['iters-3d']} (3d) / ${opts['iters-2d']} (2d) timed iterations`);
   console.log(`load average before ${loadBefore.map((v) => v.toFixed(2)).join(' ')}, after ${loadAfter.map((v) => v.toFixed(2)).join(' ')}`);
-  console.log('nnunet-ts: real BatchLoader (1 worker) + trainStep; PyTorch: torch_ref_step.py on a fixed random batch (no data loading)');
+  console.log('nnunet-ts: real BatchLoader (1 worker) + trainStep; PyTorch: torch_ref_step.py (PlainConvUNet) or resenc_ref_step.py (ResEnc) on a fixed random batch (no data loading)');
   console.log('');
   console.log('| plan | nnunet-ts s/iter | PyTorch s/iter | ratio | nnunet-ts data wait / iter | nnunet-ts peak RSS MB | PyTorch peak RSS MB | RSS ratio |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
@@ -211,5 +228,5 @@ async function main(): Promise<void> {
   console.log('| nnU-Net v2 3d_fullres (brief, PyTorch 1.13, 2 threads) | | 8.5 | | 0.001 s (0.01 %) | | 2400 | |');
 }
 
-if (process.argv[2] === '--child') await child(process.argv[3], Number(process.argv[4]), Number(process.argv[5]));
+if (process.argv[2] === '--child') await child(process.argv[3], process.argv[4], Number(process.argv[5]), Number(process.argv[6]));
 else await main();

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { METRIC_NAMES, type ClassMetrics } from './metrics.js';
 import { parsePythonJson, stringifyPythonJson } from './python-json.js';
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { writeNifti } from '../io/nifti.js';
 import { readNpz, writeNpz } from '../io/npz.js';
-import { writeFileAtomic } from '../io/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { loadDatasetJson } from '../planning/dataset-json.js';
 import { labelManagerFrom } from '../planning/labels.js';
 import { readCaseProperties } from '../preprocessing/preprocessed-store.js';

@@ -1,7 +1,7 @@
 // From logits in preprocessed space to the prediction in the input's geometry (nnU-Net's export_prediction.py):
 // resample to the cropped original shape, softmax (the label manager's nonlinearity), argmax, put back into the crop
 // box, undo transpose_forward.
-import { writeFileAtomic } from '../io/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { writeNifti } from '../io/nifti.js';
 import { writeNpz } from '../io/npz.js';
 import { LabelManager } from '../planning/labels.js';

@@ -8,6 +8,8 @@ import type { Summary } from '../evaluation/summary.js';
 import { CHECKPOINT_FILES, DEFAULT_TRAINER, modelFolder } from '../model/model-folder.js';
 import { listPreprocessedCases, readPreprocessedCase } from '../preprocessing/preprocessed-store.js';
 import { type Device, tensor, tidy } from '../torch/index.js';
+import { maybeKillAt } from '../fault-injection.js';
+import { type FolderLock, acquireFolderLock } from '../io/folder-lock.js';
 import { BackgroundExporter } from './background-export.js';
 import { loadModel } from './load-model.js';
 import { predictLogits } from './predictor.js';
@@ -29,9 +31,17 @@ export interface ValidateFoldOptions {
 
 export async function validateFold(options: ValidateFoldOptions): Promise<Summary> {
   const modelDir = modelFolder(options.resultsDatasetDir, { trainer: options.trainer ?? DEFAULT_TRAINER, plans: options.plansName, configuration: options.configuration });
+  const foldDir = path.join(modelDir, `fold_${options.fold}`);
+  const outDir = path.join(foldDir, 'validation');
   const model = await loadModel(modelDir, { folds: [options.fold], checkpointName: options.checkpointName ?? CHECKPOINT_FILES.final, device: options.device });
+  let lock: FolderLock;
+  try {
+    lock = await acquireFolderLock(foldDir, { command: 'nnunet train (final validation)' });
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
   const exporter = new BackgroundExporter(true);
-  const outDir = path.join(modelDir, `fold_${options.fold}`, 'validation');
   try {
     const dataDir = path.join(options.preprocessedDatasetDir, model.configuration.data_identifier);
     const identifiers = await listPreprocessedCases(dataDir);
@@ -51,16 +61,18 @@ export async function validateFold(options: ValidateFoldOptions): Promise<Summar
       };
       logits.dispose();
       await exporter.submit(job);
+      maybeKillAt('final-validation');
       options.echo?.(`validation ${i + 1}/${val.length}: ${id}`);
     }
     await exporter.drain();
+    return await evaluateFolder(path.join(options.preprocessedDatasetDir, 'gt_segmentations'), outDir, {
+      ...evaluationLabelsFrom(model.labels),
+      fileEnding: model.datasetJson.file_ending,
+      chill: true,
+    });
   } finally {
     await exporter.close().catch(() => undefined);
     model.dispose();
+    lock.release();
   }
-  return evaluateFolder(path.join(options.preprocessedDatasetDir, 'gt_segmentations'), outDir, {
-    ...evaluationLabelsFrom(model.labels),
-    fileEnding: model.datasetJson.file_ending,
-    chill: true,
-  });
 }

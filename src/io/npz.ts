@@ -8,7 +8,7 @@ import { crc32, inflateRawSync } from 'node:zlib';
 import { zipSync, type Zippable } from 'fflate';
 import { UserError } from '../errors.js';
 import { printable, readZipDirectory, type ZipMember } from '../torch/serialization/stored-zip.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 
 export type NpyDtype = 'bool' | 'uint8' | 'int8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'float16' | 'float32' | 'float64';
 export type NpyData = Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;

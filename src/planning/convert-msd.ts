@@ -7,7 +7,7 @@ import { copyFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises
 import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { readNifti, writeNifti } from '../io/nifti.js';
 import { parseDatasetJson } from './dataset-json.js';
 import { datasetFoldersWithId } from './paths.js';

@@ -9,7 +9,7 @@
  * nnU-Net's statistically (same sample budget and procedure), not bit for bit. Spacings, shapes and relative sizes
  * match exactly.
  */
-import { writeFileAtomic } from '../io/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { readNifti } from '../io/nifti.js';
 import { UserError } from '../errors.js';
 import { cropToNonzero, voxelCount, type NumericArray } from './crop.js';

@@ -6,7 +6,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 
 const int = z.number().int();
 const intList = z.array(int);

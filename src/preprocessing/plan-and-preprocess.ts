@@ -6,7 +6,7 @@
 import { access, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { loadDatasetJson } from '../planning/dataset-json.js';
 import { getPlanner, planExperiment } from '../planning/experiment-planner.js';
 import { extractFingerprint, writeFingerprint } from '../planning/fingerprint.js';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../worker-thread.js';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { loadDatasetJson, type DatasetJson } from '../planning/dataset-json.js';
 import { type Plans, readPlansFile, resolveConfiguration } from '../planning/plans-schema.js';
 import { type TrainingCase, listTrainingCases } from '../planning/raw-dataset.js';

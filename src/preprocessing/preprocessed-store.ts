@@ -10,7 +10,7 @@ import { readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import type { NiftiHeader } from '../io/nifti.js';
 import { NIFTI_DTYPES, type NiftiDtype } from '../io/nifti-header.js';
 import { readNpy, writeNpy } from '../io/npz.js';

@@ -9,6 +9,7 @@ import type { CheckpointKind, EpochMetrics, TrainingCallback, TrainingContext } 
 import type { DiceCeOptions } from './loss/dice-ce.js';
 import type { StopRequest } from './stop-signal.js';
 import type { Strategy } from './strategy/strategy.js';
+import { maybeKillAt } from '../fault-injection.js';
 import { trainStep, validationStep } from './train-step.js';
 
 export interface LoopState {
@@ -97,6 +98,7 @@ async function validate(s: LoopSetup): Promise<{ valLoss: number; dice: number[]
   let valLoss = 0;
   for (let it = 0; it < s.valIterations; it++) {
     const r = validationStep(s.network, await s.valLoader.next(), s.numHeads, s.loss, s.device);
+    maybeKillAt('validation');
     valLoss += r.loss;
     r.tp.forEach((v, c) => {
       counts[3 * c] += v;

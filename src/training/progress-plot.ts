@@ -5,7 +5,7 @@
  */
 import { createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
 import { Chart, registerables, type ChartConfiguration, type Plugin } from 'chart.js';
-import { writeFileAtomic } from '../io/atomic-write.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import type { MetricLoggerState } from './metric-logger.js';
 
 Chart.register(...registerables);

@@ -1,11 +1,14 @@
 // `nnunet train`: resolve the recipe and the options, build the network, restore a checkpoint on --c, run the loop
 // (loop.ts) with its callbacks, and write checkpoint_final.
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { BatchLoader } from '../data/batch-loader.js';
 import { foldCases, loadOrCreateSplits } from '../data/splits.js';
 import { UserError } from '../errors.js';
+import { injectedNonFiniteSteps } from '../fault-injection.js';
+import { writeFileAtomic } from '../atomic-write.js';
+import { acquireFolderLock } from '../io/folder-lock.js';
 import { type CheckpointFile, type ResumeState, type ScheduleSettings, optimizerStateFromFile, readCheckpoint, resumeStateOf, saveCheckpoint } from '../model/checkpoint.js';
 import { CHECKPOINT_FILES, DEFAULT_PLANS, type Fold, foldFolder } from '../model/model-folder.js';
 import { type SegmentationNetwork } from '../model/network-registry.js';
@@ -35,24 +38,8 @@ export const DEFAULT_SEED = 12345;
 export const DEFAULT_MAX_NONFINITE_STEPS = 50;
 
 /** Training stopped because too many consecutive steps had a non-finite loss or gradients. */
-export class TrainingDivergedError extends UserError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TrainingDivergedError';
-  }
-}
+export class TrainingDivergedError extends UserError {}
 
-/**
- * The documented test hook NNUNET_TS_INJECT_NONFINITE=K[,K…]: the losses of these global iterations (epoch ×
- * iterations + i, 0-based, on every rank) become NaN, to exercise the divergence guard without real divergence.
- */
-export function injectedNonFiniteSteps(env: NodeJS.ProcessEnv = process.env): Set<number> {
-  const value = env.NNUNET_TS_INJECT_NONFINITE?.trim();
-  if (!value) return new Set();
-  const steps = value.split(',').map((v) => Number(v.trim()));
-  if (steps.some((k) => !Number.isInteger(k) || k < 0)) throw new UserError(`NNUNET_TS_INJECT_NONFINITE=${value}: expected comma-separated iteration indices (0, 1, ...)`);
-  return new Set(steps);
-}
 
 export interface TrainOptions {
   /** nnUNet_preprocessed/DatasetXXX_Name */
@@ -171,6 +158,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   const out = foldFolder(options.resultsDatasetDir, { trainer: recipe.name, plans: plansName, configuration: options.configuration }, options.fold);
   await mkdir(out, { recursive: true });
+  // one writer per fold folder: a second `train` of the same fold (a forgotten tmux session) is refused
+  const lock = await acquireFolderLock(out, { command: 'nnunet train' });
   const print = (line: string) => events.emit('log', { line });
   const callbacks: TrainingCallback[] = [new TrainingLogCallback(options.echo)];
   const earlyStopping = options.earlyStopping
@@ -208,6 +197,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     return await trainWith({ options, recipe, out, schedule, resume, device, strategy, events, callbacks, logger, ctx, initialLr, valIterations, saveEvery, setWriter: (w) => (checkpointWriter = w) });
   } finally {
     for (const c of callbacks) await c.onTrainEnd?.(ctx);
+    lock.release();
   }
 }
 
@@ -245,7 +235,8 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
     if (strategy.isMain) {
       for (const f of ['dataset.json', `${schedule.plans_identifier}.json`, 'dataset_fingerprint.json']) {
         const src = path.join(options.preprocessedDatasetDir, f);
-        if (existsSync(src)) await copyFile(src, path.join(path.dirname(out), f === `${schedule.plans_identifier}.json` ? 'plans.json' : f));
+        // atomically: a kill mid-copy must not leave predict a truncated plans.json
+        if (existsSync(src)) await writeFileAtomic(path.join(path.dirname(out), f === `${schedule.plans_identifier}.json` ? 'plans.json' : f), await readFile(src));
       }
     }
     if (device !== 'cpu') network.to(device);
@@ -280,27 +271,6 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
     const iterations = schedule.num_iterations_per_epoch;
     const result = (epochs: number, stoppedEarly: boolean, interrupted: TrainResult['interrupted']): TrainResult => ({ outputFolder: out, trainer: recipe.name, epochs, stoppedEarly, interrupted, bestEma: logger.bestEma, bestEpoch: logger.bestEpoch });
 
-    const stoppedBefore = callbacks.some((c) => c.hasStopped?.() === true);
-    if (state.epoch >= schedule.num_epochs || stoppedBefore) {
-      ctx.print(`Training already finished (epoch ${state.epoch} of ${schedule.num_epochs}${stoppedBefore ? ', stopped early' : ''}): nothing to do`);
-      events.emit('stop', { reason: 'already_finished', epochs: state.epoch, signal: null });
-      return result(state.epoch, stoppedBefore, null);
-    }
-
-    const aug = { ...augmentationFor(config), mirrorAxes: setup.mirrorAxes ?? [] };
-    const loaderConfig = {
-      preprocessedDir: dataDir,
-      batchSize: strategy.localBatchSize(config.batch_size),
-      patchSize: config.patch_size,
-      oversampleForeground: recipe.oversampleForeground,
-      seed: schedule.seed,
-      augmentation: aug,
-      augment: recipe.augment,
-    };
-    const numWorkers = options.numWorkers ?? 1;
-    const trainLoader = new BatchLoader({ ...loaderConfig, caseIds: cases.train, stream: 'train' }, { numWorkers, startIndex: state.epoch * iterations + state.startIteration });
-    const valLoader = new BatchLoader({ ...loaderConfig, caseIds: cases.val, stream: 'val' }, { numWorkers: Math.min(numWorkers, 1), startIndex: state.epoch * t.valIterations });
-    const stop = stopRequest();
     const checkpoint = async (kind: CheckpointKind, nextEpoch: number, at: LoopState = state): Promise<void> => {
       if (!strategy.isMain) return;
       const file = path.join(out, `checkpoint_${kind}.pth`);
@@ -328,6 +298,35 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
     };
     // callbacks save at epoch ends: as of the last epoch whose every metric is logged
     t.setWriter((kind) => checkpoint(kind, logger.completeEpoch + 1));
+
+    /** checkpoint_final, then checkpoint_latest goes (it would only repeat final), as nnU-Net's on_train_end. */
+    const finishTraining = async (epochs: number): Promise<void> => {
+      await checkpoint('final', epochs);
+      if (strategy.isMain) await rm(path.join(out, CHECKPOINT_FILES.latest), { force: true });
+    };
+    const stoppedBefore = callbacks.some((c) => c.hasStopped?.() === true);
+    if (state.epoch >= schedule.num_epochs || stoppedBefore) {
+      ctx.print(`Training already finished (epoch ${state.epoch} of ${schedule.num_epochs}${stoppedBefore ? ', stopped early' : ''}): nothing to do`);
+      // killed between its last checkpoint_latest and checkpoint_final: finish the end of training now, as upstream's on_train_end
+      if (path.basename(resume?.path ?? '') !== CHECKPOINT_FILES.final) await finishTraining(state.epoch);
+      events.emit('stop', { reason: 'already_finished', epochs: state.epoch, signal: null });
+      return result(state.epoch, stoppedBefore, null);
+    }
+
+    const aug = { ...augmentationFor(config), mirrorAxes: setup.mirrorAxes ?? [] };
+    const loaderConfig = {
+      preprocessedDir: dataDir,
+      batchSize: strategy.localBatchSize(config.batch_size),
+      patchSize: config.patch_size,
+      oversampleForeground: recipe.oversampleForeground,
+      seed: schedule.seed,
+      augmentation: aug,
+      augment: recipe.augment,
+    };
+    const numWorkers = options.numWorkers ?? 1;
+    const trainLoader = new BatchLoader({ ...loaderConfig, caseIds: cases.train, stream: 'train' }, { numWorkers, startIndex: state.epoch * iterations + state.startIteration });
+    const valLoader = new BatchLoader({ ...loaderConfig, caseIds: cases.val, stream: 'val' }, { numWorkers: Math.min(numWorkers, 1), startIndex: state.epoch * t.valIterations });
+    const stop = stopRequest();
 
     events.emit('start', { outputFolder: out, trainer: recipe.name, configuration: options.configuration, fold: options.fold, numEpochs: schedule.num_epochs, iterationsPerEpoch: iterations, startEpoch: state.epoch, startIteration: state.startIteration, resumedFrom: resume?.path ?? null });
     ctx.print(`Training ${options.configuration} fold ${options.fold} with ${recipe.name}: ${cases.train.length} training and ${cases.val.length} validation cases, ${schedule.num_epochs} epochs × ${iterations} iterations, batch ${config.batch_size}, patch [${config.patch_size}], device ${device}`);
@@ -373,8 +372,7 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
       events.emit('stop', { reason: 'interrupted', epochs: outcome.epochs, signal: interrupted });
       return result(outcome.epochs, false, interrupted);
     }
-    await checkpoint('final', outcome.epochs);
-    if (strategy.isMain) await rm(path.join(out, CHECKPOINT_FILES.latest), { force: true });
+    await finishTraining(outcome.epochs);
     ctx.print(`Training done after ${outcome.epochs} epochs. Best EMA pseudo Dice ${logger.bestEma?.toFixed(4) ?? 'n/a'} at epoch ${logger.bestEpoch ?? 'n/a'}`);
     events.emit('stop', { reason: outcome.stoppedEarly ? 'stopped_early' : 'finished', epochs: outcome.epochs, signal: null });
     return result(outcome.epochs, outcome.stoppedEarly, null);

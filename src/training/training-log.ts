@@ -1,6 +1,7 @@
 // training_log_<timestamp>.txt: every line also goes to the console, prefixed with a timestamp like nnU-Net's.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { asWriteFailure } from '../atomic-write.js';
 
 export class TrainingLog {
   readonly file: string;
@@ -12,7 +13,11 @@ export class TrainingLog {
   }
   print(message: string): void {
     const line = `${new Date().toISOString().replace('T', ' ').slice(0, 23)}: ${message}`;
-    appendFileSync(this.file, `${line}\n`);
+    try {
+      appendFileSync(this.file, `${line}\n`);
+    } catch (err) {
+      throw asWriteFailure(err, this.file);
+    }
     this.echo(line);
   }
 }

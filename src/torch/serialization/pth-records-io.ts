@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../../errors.js';
-import { writeFileAtomic } from '../../io/atomic-write.js';
+import { writeFileAtomic } from '../../atomic-write.js';
 import { decodePth } from './pth-decode.js';
 import { encodePth } from './pth-encode.js';
 import type { PyValue } from './py-values.js';
