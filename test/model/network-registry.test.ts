@@ -3,31 +3,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildNetwork, networkEntry, registeredNetworks } from '../../src/model/network-registry.js';
 import type { Configuration } from '../../src/planning/plans-schema.js';
+import { tinyPlans } from '../inference/model-fixture.js';
 
-const configuration = (networkClassName: string): Configuration =>
-  ({
-    architecture: {
-      network_class_name: networkClassName,
-      arch_kwargs: {
-        n_stages: 2,
-        features_per_stage: [4, 8],
-        conv_op: 'torch.nn.modules.conv.Conv3d',
-        kernel_sizes: [[3, 3, 3], [3, 3, 3]],
-        strides: [[1, 1, 1], [2, 2, 2]],
-        n_conv_per_stage: [1, 1],
-        n_blocks_per_stage: [1, 1],
-        n_conv_per_stage_decoder: [1],
-        conv_bias: true,
-        norm_op: 'torch.nn.modules.instancenorm.InstanceNorm3d',
-        norm_op_kwargs: { eps: 1e-5, affine: true },
-        dropout_op: null,
-        dropout_op_kwargs: null,
-        nonlin: 'torch.nn.LeakyReLU',
-        nonlin_kwargs: { inplace: true },
-      },
-      _kw_requires_import: ['conv_op', 'norm_op', 'dropout_op', 'nonlin'],
-    },
-  }) as unknown as Configuration;
+/** The tiny 3d_fullres configuration of the inference fixture, naming `networkClassName` (with both depth lists). */
+function configuration(networkClassName: string): Configuration {
+  const c = structuredClone(tinyPlans().configurations['3d_fullres']) as Configuration;
+  c.architecture.network_class_name = networkClassName;
+  c.architecture.arch_kwargs.n_blocks_per_stage = c.architecture.arch_kwargs.n_conv_per_stage;
+  return c;
+}
 
 test('both nnU-Net networks are registered under their class names, with their head prefixes', () => {
   assert.deepEqual(registeredNetworks(), ['PlainConvUNet', 'ResidualEncoderUNet']);

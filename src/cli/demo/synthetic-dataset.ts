@@ -18,7 +18,7 @@ export interface SyntheticDatasetOptions {
 }
 
 /** mulberry32: a tiny seeded PRNG, enough for generating test data deterministically. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

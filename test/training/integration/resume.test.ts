@@ -2,15 +2,12 @@
 // uninterrupted run. Runs the real CLI in child processes.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { before, test } from 'node:test';
-import { loadPth } from '../../../src/torch/serialization/pth-file.js';
-import { type Tensor, dispose } from '../../../src/torch/index.js';
 import { foldFolder } from '../../../src/model/model-folder.js';
-import { type TinyDataset, tinyDataset } from './fixture.js';
+import { type TinyDataset, finalStateHash, tinyDataset } from './fixture.js';
 
 const PLAIN = { trainer: 'nnUNetTrainer', plans: 'nnUNetPlans', configuration: '3d_fullres' };
 const RESENC = { ...PLAIN, plans: 'tinyResEncPlans' };
@@ -56,25 +53,14 @@ async function waitFor(file: string, timeoutMs = 120_000): Promise<void> {
   }
 }
 
-/** Hash of the final network weights and optimizer momentum buffers. */
-async function finalStateHash(results: string, id = PLAIN): Promise<string> {
-  const ckpt = (await loadPth(path.join(foldFolder(path.join(results, data.datasetName), id, 0), 'checkpoint_final.pth'))) as {
-    network_weights: Record<string, Tensor>;
-    optimizer_state: { state: Map<number, Record<string, Tensor>> };
-  };
-  const h = createHash('sha256');
-  for (const [k, t] of Object.entries(ckpt.network_weights)) h.update(k).update(t.toBuffer());
-  for (const [i, s] of ckpt.optimizer_state.state) h.update(String(i)).update(s.momentum_buffer.toBuffer());
-  dispose(ckpt);
-  return h.digest('hex');
-}
+const finalHashOf = (results: string, id = PLAIN) => finalStateHash(foldFolder(path.join(results, data.datasetName), id, 0));
 
 let reference = '';
 async function referenceHash(): Promise<string> {
   if (!reference) {
     const results = path.join(data.root, 'uninterrupted');
     await trainToEnd(results);
-    reference = await finalStateHash(results);
+    reference = await finalHashOf(results);
   }
   return reference;
 }
@@ -93,7 +79,7 @@ test('SIGKILL at a random moment, then --c: final weights bitwise identical to a
   assert.equal(killed.signal, 'SIGKILL');
   const output = await trainToEnd(results, ['--c']);
   assert.match(output, /Resuming from checkpoint_\w+\.pth at epoch \d/);
-  assert.equal(await finalStateHash(results), expected);
+  assert.equal(await finalHashOf(results), expected);
 });
 
 for (const [name, id] of [['PlainConvUNet', PLAIN], ['ResidualEncoderUNet', RESENC]] as const) {
@@ -103,7 +89,7 @@ for (const [name, id] of [['PlainConvUNet', PLAIN], ['ResidualEncoderUNet', RESE
     if (id === PLAIN) expected = await referenceHash();
     else {
       await trainToEnd(path.join(data.root, 'uninterrupted-resenc'), plansArgs);
-      expected = await finalStateHash(path.join(data.root, 'uninterrupted-resenc'), id);
+      expected = await finalHashOf(path.join(data.root, 'uninterrupted-resenc'), id);
     }
     const results = path.join(data.root, `interrupted-${name}`);
     const child = startTrain(results, plansArgs);
@@ -119,6 +105,6 @@ for (const [name, id] of [['PlainConvUNet', PLAIN], ['ResidualEncoderUNet', RESE
     assert.match(r.output, /Resume with the same command plus --c/);
     assert.ok(statSync(latest).mtimeMs >= firstWrite);
     await trainToEnd(results, [...plansArgs, '--c']);
-    assert.equal(await finalStateHash(results, id), expected);
+    assert.equal(await finalHashOf(results, id), expected);
   });
 }
