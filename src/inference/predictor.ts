@@ -1,7 +1,8 @@
 // nnUNetv2_predict for this port: raw images in, label maps (and optionally probabilities) out, folds ensembled by
 // averaging logits, each written with the geometry of its input.
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../atomic-write.js';
 import { UserError } from '../errors.js';
 import { acquireFolderLock, type FolderLock } from '../io/folder-lock.js';
 import { type NiftiVolume, readNifti } from '../io/nifti.js';
@@ -82,8 +83,9 @@ export async function predictCases(options: PredictCasesOptions): Promise<{ pred
     // a second predict into the same folder would skip or overwrite the cases this one is writing
     lock = await acquireFolderLock(options.outputFolder, { command: 'nnunet predict' });
     // as nnU-Net, the output folder describes itself (nnUNetv2_ensemble reads these)
-    await writeFile(path.join(options.outputFolder, 'dataset.json'), JSON.stringify(model.datasetJson, null, 2));
-    await writeFile(path.join(options.outputFolder, 'plans.json'), JSON.stringify(model.plans, null, 2));
+    const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value, null, 2));
+    await writeFileAtomic(path.join(options.outputFolder, 'dataset.json'), json(model.datasetJson));
+    await writeFileAtomic(path.join(options.outputFolder, 'plans.json'), json(model.plans));
     const outputs = (c: InputCase) => [path.join(options.outputFolder, c.id + ending), ...(options.saveProbabilities ? [path.join(options.outputFolder, `${c.id}.npz`)] : [])];
     const predicted: string[] = [];
     const skipped: string[] = [];
