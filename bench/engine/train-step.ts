@@ -57,7 +57,7 @@ async function runEngine(c: Config, steps: number): Promise<number[]> {
   step();
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
-    await turn(); // lets freed tensor wrappers be reclaimed, as a trainer awaiting its data loader does
+    await turn(); // one event-loop turn per step, as the trainer takes
     const t0 = performance.now();
     step();
     times.push(performance.now() - t0);

@@ -85,7 +85,7 @@ async function child(plansName: string, configuration: string, iters: number, th
   network.train();
   network.deepSupervision = true;
   const iteration = async (): Promise<void> => {
-    // as the trainer: one event-loop turn per iteration lets Node reclaim freed tensor wrappers
+    // one event-loop turn per iteration, as the trainer takes
     await turn();
     trainStep(network, optimizer, await loader.next(), numClasses, { batchDice: config.batch_dice }, 'cpu');
   };

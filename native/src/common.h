@@ -7,18 +7,23 @@
 
 namespace nt {
 
-// Owns one at::Tensor for JavaScript. free() releases it at once; the GC finalizer is only a fallback.
+// Owns one at::Tensor for JavaScript. free() deletes this object and its napi wrap and reference at once, leaving
+// an empty JS shell that V8 collects like any plain object. The GC finalizer is only a fallback for tensors never
+// freed: Node runs napi_wrap finalizers from SetImmediate, so in a loop that never yields they would pile up.
 class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
  public:
   static Napi::Function Init(Napi::Env env);
   explicit TensorWrap(const Napi::CallbackInfo& info);
   ~TensorWrap() override;
   at::Tensor tensor;
+  // Frees the tensor and gives its bytes back to V8's external-memory count.
   void release(Napi::Env env);
+  // GC fallback for tensors never freed: keeps V8's external-memory count from growing without bound.
+  void Finalize(Napi::Env env) override;
+  // The live wrap of a NativeTensor object, or nullptr once it was freed (or v is no NativeTensor).
+  static TensorWrap* live(const Napi::Value& v);
 
  private:
-  Napi::Value Free(const Napi::CallbackInfo& info);
-  Napi::Value IsFreed(const Napi::CallbackInfo& info);
   int64_t reportedBytes = 0;
 };
 

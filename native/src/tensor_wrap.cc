@@ -52,21 +52,43 @@ void TensorWrap::release(Napi::Env env) {
   }
 }
 
-TensorWrap::~TensorWrap() {
-  // The finalizer may run without a usable env at shutdown; only the native memory matters then.
-  tensor = at::Tensor();
+void TensorWrap::Finalize(Napi::Env env) { release(env); }
+
+TensorWrap::~TensorWrap() { tensor = at::Tensor(); }
+
+TensorWrap* TensorWrap::live(const Napi::Value& v) {
+  auto* data = v.Env().GetInstanceData<AddonData>();
+  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(data->tensorCtor.Value())) return nullptr;
+  void* w = nullptr;
+  // Fails once free() removed the wrap; Napi's Unwrap would throw instead.
+  if (napi_unwrap(v.Env(), v, &w) != napi_ok) return nullptr;
+  return static_cast<TensorWrap*>(w);
 }
 
-Napi::Value TensorWrap::Free(const Napi::CallbackInfo& info) {
-  release(info.Env());
-  return info.Env().Undefined();
+// free() and isFreed() are plain functions on the prototype, not ObjectWrap instance methods, because those unwrap
+// `this` first and throw on a shell whose wrap was removed.
+static Napi::Value FreeTensor(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  auto* w = TensorWrap::live(info.This());
+  if (!w) return env.Undefined();
+  w->release(env);
+  // Removing the wrap also drops its finalizer, so nothing of this tensor waits for the collector.
+  NAPI_THROW_IF_FAILED(env, napi_remove_wrap(env, info.This(), nullptr), env.Undefined());
+  delete w;
+  return env.Undefined();
 }
 
-Napi::Value TensorWrap::IsFreed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !tensor.defined()); }
+static Napi::Value IsTensorFreed(const Napi::CallbackInfo& info) {
+  auto* w = TensorWrap::live(info.This());
+  return Napi::Boolean::New(info.Env(), !w || !w->tensor.defined());
+}
 
 Napi::Function TensorWrap::Init(Napi::Env env) {
-  return DefineClass(env, "NativeTensor",
-                     {InstanceMethod("free", &TensorWrap::Free), InstanceMethod("isFreed", &TensorWrap::IsFreed)});
+  auto ctor = DefineClass(env, "NativeTensor", {});
+  auto proto = ctor.Get("prototype").As<Napi::Object>();
+  proto.Set("free", Napi::Function::New(env, FreeTensor, "free"));
+  proto.Set("isFreed", Napi::Function::New(env, IsTensorFreed, "isFreed"));
+  return ctor;
 }
 
 Napi::Object wrap(Napi::Env env, at::Tensor t) {
@@ -84,8 +106,8 @@ at::Tensor& unwrap(const Napi::Value& v) {
   auto* data = v.Env().GetInstanceData<AddonData>();
   if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(data->tensorCtor.Value()))
     throw Napi::TypeError::New(v.Env(), "expected a tensor");
-  auto* w = TensorWrap::Unwrap(v.As<Napi::Object>());
-  if (!w->tensor.defined()) throw Napi::Error::New(v.Env(), "tensor was already freed (used after dispose or outside its scope)");
+  auto* w = TensorWrap::live(v);
+  if (!w || !w->tensor.defined()) throw Napi::Error::New(v.Env(), "tensor was already freed (used after dispose or outside its scope)");
   return w->tensor;
 }
 

@@ -38,9 +38,11 @@ export class Tensor implements Disposable {
     return this.handle === null;
   }
 
+  /** Frees the native tensor and its wrapper at once (no finalizer is left for the collector). */
   dispose(): void {
     if (this.handle) this.handle.free();
     this.handle = null;
+    this.metaCache = null;
   }
 
   private get meta(): TensorMeta {

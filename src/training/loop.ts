@@ -65,7 +65,7 @@ const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 async function trainEpoch(s: LoopSetup, epoch: number, state: LoopState, outcome: LoopOutcome): Promise<boolean> {
   const iterations = s.ctx.iterationsPerEpoch;
   for (let it = state.startIteration; it < iterations; it++) {
-    // one event-loop turn per iteration: Node reclaims freed tensors' wrapper objects only then
+    // one event-loop turn per iteration, so that SIGINT/SIGTERM handlers and worker messages run between steps
     await nextTurn();
     const global = epoch * iterations + it;
     const r = trainStep(s.network, s.optimizer, await s.trainLoader.next(), s.numHeads, s.loss, s.device, { strategy: s.strategy, injectNonFinite: s.injectNonFinite.has(global) });

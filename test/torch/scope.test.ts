@@ -107,3 +107,16 @@ test('.grad handles are tracked by the scope like any other tensor', () => {
   assert.ok(g.isDisposed, 'the handle is freed');
   assert.deepEqual(w.grad?.toArray(), [3, 3], 'the gradient itself lives on');
 });
+
+test('a freed handle is an empty shell: freeing it again is harmless, and views taken before still hold the data', () => {
+  const t = tensor([1, 2, 3, 4]);
+  const view = t.reshape([2, 2]);
+  const handle = t.native;
+  t.dispose();
+  assert.ok(handle.isFreed());
+  handle.free();
+  t.dispose();
+  assert.ok(handle.isFreed());
+  assert.deepEqual(view.toArray(), [1, 2, 3, 4]);
+  view.dispose();
+});
