@@ -1,14 +1,23 @@
 /**
  * nnU-Net's --verify_dataset_integrity (experiment_planning/verify_dataset_integrity.py), except that every
  * problem is collected and reported at once, each naming its file. Errors are what nnU-Net refuses; warnings
- * are what it only prints (origin/direction mismatch, a label file with background only).
+ * are what it only prints (a label file with background only). A geometry difference between a case's files is
+ * an error when it moves a voxel centre by more than half a voxel, a warning below (geometry-check.ts).
  */
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import { itkGeometry, readNifti, type NiftiVolume } from '../io/nifti.js';
+import { readNifti, type NiftiVolume } from '../io/nifti.js';
 import { loadDatasetJson, type DatasetJson } from './dataset-json.js';
+import { caseGeometryProblems } from './geometry-check.js';
 import { labelManagerFrom } from './labels.js';
 import { formatProblems, scanRawDataset, type DatasetProblem, type TrainingCase } from './raw-dataset.js';
+
+export interface IntegrityOptions {
+  /** Cases read at once (default 4). */
+  concurrency?: number;
+  /** Report geometry differences beyond half a voxel as warnings, not errors (--allow-geometry-mismatch). */
+  allowGeometryMismatch?: boolean;
+}
 
 export interface IntegrityReport {
   datasetDir: string;
@@ -21,11 +30,6 @@ export interface IntegrityReport {
 
 const error = (file: string, message: string): DatasetProblem => ({ file, message, severity: 'error' });
 const warning = (file: string, message: string): DatasetProblem => ({ file, message, severity: 'warning' });
-
-/** np.allclose with its defaults (rtol 1e-5, atol 1e-8), which nnU-Net uses for geometry. */
-function allClose(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) <= 1e-8 + 1e-5 * Math.abs(b[i]));
-}
 
 const fmt = (v: readonly number[]): string => `[${v.map((x) => +x.toPrecision(7)).join(', ')}]`;
 const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
@@ -74,30 +78,18 @@ function labelProblems(seg: NiftiVolume, declared: readonly number[]): DatasetPr
   return [];
 }
 
-/** Shape, spacing, origin and direction of `other` against the case's first channel. */
-function geometryProblems(ref: NiftiVolume, other: NiftiVolume, what: string): DatasetProblem[] {
-  if (ref.shape.length !== other.shape.length) return []; // reported by the dimensionality check
-  const refName = path.basename(ref.path);
-  if (!sameShape(ref.shape, other.shape)) {
-    return [error(other.path, `${what} shape ${fmt(other.shape)} differs from ${refName} shape ${fmt(ref.shape)}`)];
-  }
-  const a = itkGeometry(ref.header);
-  const b = itkGeometry(other.header);
-  const out: DatasetProblem[] = [];
-  if (!allClose(b.spacing, a.spacing)) {
-    out.push(error(other.path, `${what} spacing ${fmt(other.spacing)} differs from ${refName} spacing ${fmt(ref.spacing)}`));
-  }
-  if (!allClose(b.origin, a.origin)) {
-    out.push(warning(other.path, `${what} origin ${fmt(b.origin)} differs from ${refName} origin ${fmt(a.origin)}`));
-  }
-  if (!allClose(b.direction, a.direction)) {
-    out.push(warning(other.path, `${what} direction ${fmt(b.direction)} differs from ${refName} direction ${fmt(a.direction)}`));
-  }
-  return out;
+/** Shape of `other` against the case's first channel (geometry is compared by caseGeometryProblems). */
+function shapeProblem(ref: NiftiVolume, other: NiftiVolume, what: string): DatasetProblem[] {
+  if (ref.shape.length !== other.shape.length || sameShape(ref.shape, other.shape)) return []; // ndim: the dimensionality check
+  return [error(other.path, `${what} shape ${fmt(other.shape)} differs from ${path.basename(ref.path)} shape ${fmt(ref.shape)}`)];
 }
 
 /** Reads and checks one case; returns its problems and the dimensionality of each file read. */
-async function checkCase(c: TrainingCase, declared: readonly number[]): Promise<{ problems: DatasetProblem[]; ndims: Map<string, number> }> {
+async function checkCase(
+  c: TrainingCase,
+  declared: readonly number[],
+  allowGeometryMismatch: boolean,
+): Promise<{ problems: DatasetProblem[]; ndims: Map<string, number> }> {
   const problems: DatasetProblem[] = [];
   const ndims = new Map<string, number>();
   const read = async (file: string): Promise<NiftiVolume | null> => {
@@ -118,8 +110,12 @@ async function checkCase(c: TrainingCase, declared: readonly number[]): Promise<
   if (seg) problems.push(...labelProblems(seg, declared));
   const ref = images[0];
   if (ref) {
-    images.slice(1).forEach((img, i) => img && problems.push(...geometryProblems(ref, img, `channel ${i + 1}`)));
-    if (seg) problems.push(...geometryProblems(ref, seg, 'label'));
+    images.slice(1).forEach((img, i) => img && problems.push(...shapeProblem(ref, img, `channel ${i + 1}`)));
+    if (seg) problems.push(...shapeProblem(ref, seg, 'label'));
+  }
+  // Only cases whose files all read: the comparison needs every header.
+  if (seg && images.every((img) => img !== null)) {
+    problems.push(...caseGeometryProblems(images as NiftiVolume[], seg, allowGeometryMismatch));
   }
   return { problems, ndims };
 }
@@ -141,9 +137,10 @@ function dimensionalityProblems(ndims: Map<string, number>): DatasetProblem[] {
  * Checks a raw dataset folder and reports every problem at once: bad or missing dataset.json, missing or
  * stray files, missing channels, paths outside the folder, numTraining, unreadable or truncated files,
  * NaN/Inf images, undeclared label values, mixed dimensionality, and shape/spacing/origin/direction
- * mismatches between channels and label. Reads `concurrency` cases at a time (default 4).
+ * mismatches between channels and label. Reads `concurrency` cases at a time (default 4). A geometry difference
+ * beyond half a voxel is an error unless `allowGeometryMismatch`.
  */
-export async function verifyDatasetIntegrity(datasetDir: string, options: { concurrency?: number } = {}): Promise<IntegrityReport> {
+export async function verifyDatasetIntegrity(datasetDir: string, options: IntegrityOptions = {}): Promise<IntegrityReport> {
   const dir = path.resolve(datasetDir);
   const jsonFile = path.join(dir, 'dataset.json');
   const report = (problems: DatasetProblem[], numCasesChecked: number): IntegrityReport => ({
@@ -171,7 +168,7 @@ export async function verifyDatasetIntegrity(datasetDir: string, options: { conc
   const worker = async (): Promise<void> => {
     while (next < scan.training.length) {
       const index = next++;
-      const result = await checkCase(scan.training[index], declared);
+      const result = await checkCase(scan.training[index], declared, options.allowGeometryMismatch ?? false);
       perCase[index] = result.problems;
       for (const [f, n] of result.ndims) ndims.set(f, n);
     }
@@ -190,7 +187,7 @@ export function formatIntegrityReport(report: IntegrityReport): string {
 }
 
 /** verifyDatasetIntegrity, throwing a UserError that lists every problem when there is any error. */
-export async function assertDatasetIntegrity(datasetDir: string, options: { concurrency?: number } = {}): Promise<IntegrityReport> {
+export async function assertDatasetIntegrity(datasetDir: string, options: IntegrityOptions = {}): Promise<IntegrityReport> {
   const report = await verifyDatasetIntegrity(datasetDir, options);
   if (!report.ok) throw new UserError(formatIntegrityReport(report));
   return report;

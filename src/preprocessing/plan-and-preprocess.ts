@@ -1,7 +1,7 @@
 /**
- * `nnUNetv2_plan_and_preprocess` as library steps for the CLI: (optionally) verify the raw dataset, extract
- * the fingerprint, plan, preprocess. Nothing is written under nnUNet_preprocessed until the dataset has been
- * read completely without error, so a broken dataset leaves that folder untouched.
+ * `nnUNetv2_plan_and_preprocess` as library steps for the CLI: (optionally) verify the raw dataset, check the
+ * geometry of every case, extract the fingerprint, plan, preprocess. Nothing is written under nnUNet_preprocessed
+ * until the dataset has been read completely without error, so a broken dataset leaves that folder untouched.
  */
 import { access, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,7 +12,8 @@ import { getPlanner, planExperiment } from '../planning/experiment-planner.js';
 import { extractFingerprint, writeFingerprint } from '../planning/fingerprint.js';
 import { baseFolder, resolveDatasetName } from '../planning/paths.js';
 import { type DatasetFingerprint, type Plans, parsePlans, readFingerprintFile, readPlansFile } from '../planning/plans-schema.js';
-import { listTrainingCases } from '../planning/raw-dataset.js';
+import { checkTrainingGeometry } from '../planning/geometry-check.js';
+import { formatProblems, listTrainingCases } from '../planning/raw-dataset.js';
 import { assertDatasetIntegrity } from '../planning/verify-dataset.js';
 import { type PreprocessConfigurationResult, type PreprocessProgress, preprocessDataset } from './preprocess-dataset.js';
 
@@ -35,6 +36,13 @@ export interface FingerprintStepOptions extends DatasetStepOptions {
   numProcesses?: number;
   /** Recompute the fingerprint even if dataset_fingerprint.json exists (upstream's --clean); default false. */
   clean?: boolean;
+  /**
+   * Go on when a label or channel is misaligned with channel 0 by more than half a voxel (origin, direction or
+   * spacing), with a warning; default false: refused.
+   */
+  allowGeometryMismatch?: boolean;
+  /** Receives each warning (geometry within half a voxel, integrity warnings) as one line; default console.warn. */
+  onWarning?: (line: string) => void;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -100,14 +108,25 @@ function writeJson(file: string, value: unknown): Promise<void> {
   return writeFileAtomic(file, new TextEncoder().encode(JSON.stringify(value, null, 4)));
 }
 
-/** Verifies (if asked) and fingerprints the dataset, writing `dataset_fingerprint.json`; reuses an existing one unless `clean`. */
+/**
+ * Verifies (if asked), checks the geometry of every case and fingerprints the dataset, writing
+ * `dataset_fingerprint.json`; reuses an existing one unless `clean`. The geometry is checked on every run, a reused
+ * fingerprint included, since the preprocessing that follows uses the labels as they are.
+ */
 export async function extractFingerprintStep(options: FingerprintStepOptions): Promise<{ datasetName: string; file: string; fingerprint: DatasetFingerprint }> {
   const r = await resolveDataset(options);
   const file = path.join(r.outBase, 'dataset_fingerprint.json');
-  if (options.verifyIntegrity) await assertDatasetIntegrity(r.rawDataset, { concurrency: options.numProcesses });
-  if (!options.clean && (await exists(file))) return { datasetName: r.datasetName, file, fingerprint: await readFingerprintFile(file) };
+  const warn = options.onWarning ?? ((line: string) => console.warn(line));
+  const allowMismatch = options.allowGeometryMismatch ?? false;
+  if (options.verifyIntegrity) {
+    const report = await assertDatasetIntegrity(r.rawDataset, { concurrency: options.numProcesses, allowGeometryMismatch: allowMismatch });
+    for (const p of report.problems) warn(formatProblems([p])); // only warnings are left: errors threw
+  }
   const json = await loadDatasetJson(path.join(r.rawDataset, 'dataset.json'));
   const cases = await listTrainingCases(r.rawDataset, json);
+  // The integrity check has compared the geometry already; otherwise the headers alone, before any voxel is read.
+  if (!options.verifyIntegrity) await checkTrainingGeometry(cases, { allowMismatch, onWarning: warn });
+  if (!options.clean && (await exists(file))) return { datasetName: r.datasetName, file, fingerprint: await readFingerprintFile(file) };
   const fingerprint = await extractFingerprint(cases, { concurrency: options.numProcesses ?? 8, onProgress: options.onProgress });
   await mkdir(r.outBase, { recursive: true });
   await writeFingerprint(file, fingerprint);

@@ -15,6 +15,7 @@ interface PlanCliOptions extends FolderOptions {
   planner: string;
   gpuMemoryTarget?: number;
   clean?: boolean;
+  allowGeometryMismatch?: boolean;
   progress: boolean;
 }
 
@@ -31,7 +32,11 @@ function withCommon(cmd: Command, parts: { fingerprint?: boolean; plan?: boolean
     cmd
       .option('--verify-dataset-integrity', 'check every file first (shapes, geometry, labels, NaN); on any problem list them all and write nothing (default: off)')
       .option('--num-processes-fingerprint <n>', 'cases read at once for the fingerprint (nnU-Net -npfp)', positiveInt, 4)
-      .option('--clean', 'recompute the fingerprint even if dataset_fingerprint.json exists (default: reuse it)');
+      .option('--clean', 'recompute the fingerprint even if dataset_fingerprint.json exists (default: reuse it)')
+      .option(
+        '--allow-geometry-mismatch',
+        "go on, with a warning, when a label or channel's origin, direction or spacing moves voxel centres by more than half a voxel against channel 0; the voxel arrays are then used as they are, as nnU-Net does (default: refuse; smaller differences only warn)",
+      );
   }
   if (parts.plan) {
     cmd
@@ -93,6 +98,7 @@ export function planCommands(): Command[] {
         verifyIntegrity: o.verifyDatasetIntegrity,
         fingerprintProcesses: o.numProcessesFingerprint,
         clean: o.clean,
+        allowGeometryMismatch: o.allowGeometryMismatch,
         planner: o.planner,
         plansName: o.plansName,
         gpuMemoryTargetGB: o.gpuMemoryTarget,
@@ -112,7 +118,15 @@ export function planCommands(): Command[] {
       const { extractFingerprintStep } = await steps();
       for (const id of o.datasetId) {
         const bar = progressBar('fingerprint', o.progress);
-        const r = await extractFingerprintStep({ datasetId: id, dirs: dirs(o), verifyIntegrity: o.verifyDatasetIntegrity, numProcesses: o.numProcessesFingerprint, clean: o.clean, onProgress: (d, t) => bar.update(d, t) });
+        const r = await extractFingerprintStep({
+          datasetId: id,
+          dirs: dirs(o),
+          verifyIntegrity: o.verifyDatasetIntegrity,
+          numProcesses: o.numProcessesFingerprint,
+          clean: o.clean,
+          allowGeometryMismatch: o.allowGeometryMismatch,
+          onProgress: (d, t) => bar.update(d, t),
+        });
         bar.stop();
         console.log(`wrote ${r.file}`);
       }

@@ -50,12 +50,14 @@ async function buildBrokenDataset(): Promise<string> {
   await writeCase(dir, 'shape_004');
   await writeVolume(lab('shape_004.nii.gz'), label([0, 1], 48), { shape: [3, 4, 4], dtype: 'uint8' });
 
+  // the label 1 mm off along z (2 mm voxels): half a voxel, still a warning; channel 1 mirrored in x: refused
   await writeCase(dir, 'affine_005');
   await writeVolume(lab('affine_005.nii.gz'), label(), { dtype: 'uint8', affine: affineFor({ origin: [10, -20, 31] }) });
   await writeVolume(img('affine_005_0001.nii.gz'), image(), { affine: affineFor({ flipX: true }) });
 
+  // z spacing 3 mm instead of 2 moves the far corner (index 2) by 2 mm, a whole voxel
   await writeCase(dir, 'spacing_006');
-  await writeVolume(lab('spacing_006.nii.gz'), label(), { dtype: 'uint8', affine: affineFor({ spacing: [1, 1.5, 2.5] }) });
+  await writeVolume(lab('spacing_006.nii.gz'), label(), { dtype: 'uint8', affine: affineFor({ spacing: [1, 1.5, 3] }) });
 
   await writeCase(dir, 'undeclared_007');
   await writeVolume(lab('undeclared_007.nii.gz'), label([0, 1, 5]), { dtype: 'uint8' });
@@ -100,9 +102,10 @@ const BROKEN_EXPECTED: Expected[] = [
   ['imagesTr/flat_003_0001.nii.gz', 'error', /is 2D but the dataset's other files are 3D/],
   ['labelsTr/flat_003.nii.gz', 'error', /is 2D but the dataset's other files are 3D/],
   ['labelsTr/shape_004.nii.gz', 'error', /label shape \[3, 4, 4\] differs from shape_004_0000\.nii\.gz shape \[3, 4, 5\]/],
-  ['labelsTr/affine_005.nii.gz', 'warning', /label origin \[-10, 20, 31\] differs from affine_005_0000\.nii\.gz origin \[-10, 20, 30\]/],
-  ['imagesTr/affine_005_0001.nii.gz', 'warning', /channel 1 direction \[1, 0, 0, 0, -1, 0, 0, 0, 1\] differs/],
-  ['labelsTr/spacing_006.nii.gz', 'error', /label spacing \[2\.5, 1\.5, 1\] differs from spacing_006_0000\.nii\.gz spacing \[2, 1\.5, 1\]/],
+  ['labelsTr/affine_005.nii.gz', 'warning', /^label geometry differs from \S*affine_005_0000\.nii\.gz: origin off by \[0, 0, 1\] mm \(LPS x, y, z\), 0\.5 voxels; within half a voxel/],
+  ['imagesTr/affine_005_0001.nii.gz', 'error', /^channel 1 geometry differs from \S*affine_005_0000\.nii\.gz: direction differs by \[\[2, 0, 0\], \[0, 0, 0\], \[0, 0, 0\]\] \(a mirror flip\), 8 voxels at the far corners: more than half a voxel/],
+  ['labelsTr/affine_005.nii.gz', 'error', /^label geometry differs from \S*affine_005_0001\.nii\.gz: origin off .*; direction differs .*: more than half a voxel/],
+  ['labelsTr/spacing_006.nii.gz', 'error', /^label geometry differs from \S*spacing_006_0000\.nii\.gz: spacing \[1, 1\.5, 3\] vs \[1, 1\.5, 2\] mm \(x, y, z\), 1 voxel at the far corner: more than half a voxel/],
   ['labelsTr/undeclared_007.nii.gz', 'error', /label values 5 are not declared in dataset.json labels \(declared: 0, 1, 2\)/],
   ['imagesTr/nan_008_0001.nii.gz', 'error', /contains 1 NaN and 1 infinite voxel/],
 ];
@@ -116,7 +119,7 @@ test('a broken dataset reports every problem at once, each naming its file', asy
   await assert.rejects(assertDatasetIntegrity(dir), (err: unknown) => {
     assert.ok(err instanceof UserError);
     for (const [file] of BROKEN_EXPECTED) assert.ok(err.message.includes(path.join(dir, file)), `message lacks ${file}`);
-    assert.match(err.message, /15 error\(s\), 3 warning\(s\)/);
+    assert.match(err.message, /17 error\(s\), 2 warning\(s\)/);
     return true;
   });
   // Case enumeration for planning refuses the same dataset, listing the structural errors.
@@ -223,4 +226,23 @@ test('the ignore label is a declared value: label files may hold it, but nothing
   await writeVolume(path.join(dir, 'labelsTr', 'b.nii.gz'), label([0, 3, 4]), { dtype: 'uint8' });
   const report = await verifyDatasetIntegrity(dir);
   assertProblems(report.problems, dir, [['labelsTr/b.nii.gz', 'error', /label values 4 are not declared .*\(declared: 0, 1, 2, 3\)/]]);
+});
+
+test('allowGeometryMismatch turns geometry errors into warnings, and nothing else', async () => {
+  const dir = path.join(tmp, 'Dataset904_Geometry');
+  await writeJson(path.join(dir, 'dataset.json'), datasetJson({ numTraining: 2 }));
+  await writeCase(dir, 'a');
+  await writeVolume(path.join(dir, 'labelsTr', 'a.nii.gz'), label(), { dtype: 'uint8', affine: affineFor({ origin: [20, -20, 30] }) });
+  await writeCase(dir, 'b');
+  await writeVolume(path.join(dir, 'labelsTr', 'b.nii.gz'), label([0, 7]), { dtype: 'uint8' });
+  const refused = await verifyDatasetIntegrity(dir);
+  assertProblems(refused.problems, dir, [
+    ['labelsTr/a.nii.gz', 'error', /^label geometry differs from \S*a_0000\.nii\.gz: origin off by \[-10, 0, 0\] mm \(LPS x, y, z\), 10 voxels: more than half a voxel.*--allow-geometry-mismatch/],
+    ['labelsTr/b.nii.gz', 'error', /label values 7 are not declared/],
+  ]);
+  const allowed = await verifyDatasetIntegrity(dir, { allowGeometryMismatch: true });
+  assertProblems(allowed.problems, dir, [
+    ['labelsTr/a.nii.gz', 'warning', /origin off by \[-10, 0, 0\] mm .*more than half a voxel; the voxel arrays are used as they are/],
+    ['labelsTr/b.nii.gz', 'error', /label values 7 are not declared/],
+  ]);
 });
