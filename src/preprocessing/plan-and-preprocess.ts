@@ -7,6 +7,7 @@ import { access, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../atomic-write.js';
+import { acquireFolderLock } from '../io/folder-lock.js';
 import { loadDatasetJson } from '../planning/dataset-json.js';
 import { getPlanner, planExperiment } from '../planning/experiment-planner.js';
 import { extractFingerprint, writeFingerprint } from '../planning/fingerprint.js';
@@ -104,6 +105,20 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
+/**
+ * Runs `write` holding the lock of the preprocessed dataset folder (created first), so that two
+ * plan-and-preprocess runs of one dataset never write into each other's files.
+ */
+async function underDatasetLock<T>(outBase: string, write: () => Promise<T>): Promise<T> {
+  await mkdir(outBase, { recursive: true });
+  const lock = await acquireFolderLock(outBase, { command: 'nnunet plan-and-preprocess' });
+  try {
+    return await write();
+  } finally {
+    lock.release();
+  }
+}
+
 function writeJson(file: string, value: unknown): Promise<void> {
   return writeFileAtomic(file, new TextEncoder().encode(JSON.stringify(value, null, 4)));
 }
@@ -128,8 +143,7 @@ export async function extractFingerprintStep(options: FingerprintStepOptions): P
   if (!options.verifyIntegrity) await checkTrainingGeometry(cases, { allowMismatch, onWarning: warn });
   if (!options.clean && (await exists(file))) return { datasetName: r.datasetName, file, fingerprint: await readFingerprintFile(file) };
   const fingerprint = await extractFingerprint(cases, { concurrency: options.numProcesses ?? 8, onProgress: options.onProgress });
-  await mkdir(r.outBase, { recursive: true });
-  await writeFingerprint(file, fingerprint);
+  await underDatasetLock(r.outBase, () => writeFingerprint(file, fingerprint));
   return { datasetName: r.datasetName, file, fingerprint };
 }
 
@@ -153,12 +167,14 @@ export async function planStep(options: PlanStepOptions): Promise<{ file: string
     overwriteTargetSpacing: options.overwriteTargetSpacing,
   });
   const file = path.join(r.outBase, `${plansName}.json`);
-  if (await exists(file)) {
-    const old = await readPlansFile(file);
-    for (const [name, config] of Object.entries(old.configurations)) plans.configurations[name] ??= config;
-  }
-  await writeJson(file, plans);
-  await writeFileAtomic(path.join(r.outBase, 'dataset.json'), await readFile(jsonFile));
+  await underDatasetLock(r.outBase, async () => {
+    if (await exists(file)) {
+      const old = await readPlansFile(file);
+      for (const [name, config] of Object.entries(old.configurations)) plans.configurations[name] ??= config;
+    }
+    await writeJson(file, plans);
+    await writeFileAtomic(path.join(r.outBase, 'dataset.json'), await readFile(jsonFile));
+  });
   return { file, plans: parsePlans(plans, file) };
 }
 
@@ -170,7 +186,7 @@ export async function preprocessStep(options: PreprocessStepOptions): Promise<Pr
   const configurations = options.configurations ?? DEFAULT_CONFIGURATIONS.filter((c) => c in plans.configurations);
   if (configurations.length === 0) throw new UserError(`${plansName}.json: none of ${DEFAULT_CONFIGURATIONS.join(', ')} is planned`);
   const numProcesses = options.numProcesses ?? configurations.map((c) => DEFAULT_PROCESSES[c] ?? 4);
-  return preprocessDataset({
+  return underDatasetLock(r.outBase, () => preprocessDataset({
     datasetName: r.datasetName,
     configurations,
     numProcesses,
@@ -178,7 +194,7 @@ export async function preprocessStep(options: PreprocessStepOptions): Promise<Pr
     preprocessedDir: r.preprocessedDir,
     plansName,
     onProgress: options.onProgress,
-  });
+  }));
 }
 
 export interface PlanAndPreprocessResult {
