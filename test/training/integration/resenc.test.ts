@@ -45,3 +45,13 @@ test('ResEnc plans train, predict in the input geometry and seed a fine-tuning r
   assert.equal(tuned.epochs, 2);
   assert.ok(lines.some((l) => /Loaded pretrained weights from .*checkpoint_final\.pth \(segmentation heads skipped\)/.test(l)));
 });
+
+test('the ResEnc M preset plans the tiny dataset on the shared data and `-p nnUNetResEncUNetMPlans` trains', async () => {
+  const { planAndPreprocess } = await import('../../../src/preprocessing/plan-and-preprocess.js');
+  await planAndPreprocess({ datasetId: data.datasetName, dirs: { raw: data.raw, preprocessed: data.preprocessed }, planner: 'nnUNetPlannerResEncM', configurations: ['3d_fullres'], numProcesses: 1 });
+  const plans = JSON.parse(readFileSync(path.join(data.preprocessedDatasetDir, 'nnUNetResEncUNetMPlans.json'), 'utf8'));
+  assert.equal(plans.configurations['3d_fullres'].data_identifier, 'nnUNetPlans_3d_fullres');
+  const r = await train({ preprocessedDatasetDir: data.preprocessedDatasetDir, resultsDatasetDir: path.join(data.root, 'resenc-m'), configuration: '3d_fullres', fold: 0, plansName: 'nnUNetResEncUNetMPlans', numEpochs: 1, iterationsPerEpoch: 1, valIterations: 1, echo: () => undefined });
+  assert.equal(r.epochs, 1);
+  assert.match(r.outputFolder, /nnUNetTrainer__nnUNetResEncUNetMPlans__3d_fullres/);
+});
