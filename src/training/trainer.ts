@@ -172,9 +172,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     throw new Error('checkpoint requested before training started');
   };
   const ctx: TrainingContext = { outputFolder: out, numEpochs, iterationsPerEpoch: iterations, events, logger, isMain: strategy.isMain, print, saveCheckpoint: (kind) => checkpointWriter(kind) };
-  for (const c of callbacks) await c.onTrainStart?.(ctx);
-
   try {
+    for (const c of callbacks) await c.onTrainStart?.(ctx);
     const resume = options.continueTraining ? await findResume(out, print) : null;
     const seed = options.seed ?? resume?.state.schedule.seed ?? DEFAULT_SEED;
     const schedule: ScheduleSettings = {
