@@ -17,6 +17,9 @@ const WORD_FLAGS: Record<string, string> = {
   '-gpu_memory_target': '--gpu-memory-target',
   '-overwrite_plans_name': '--plans-name',
   '-plans_name': '--plans-name',
+  '-pp_pkl_file': '--pp-pkl-file',
+  '-plans_json': '--plans-json',
+  '-dataset_json': '--dataset-json',
 };
 
 export function normalizeArgv(args: string[]): string[] {

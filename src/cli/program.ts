@@ -2,10 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { normalizeArgv } from './aliases.js';
+import { applyPostprocessingCommand } from './commands/apply-postprocessing.js';
 import { convertMsdCommand } from './commands/convert-msd.js';
 import { demoCommand } from './commands/demo.js';
 import { ensembleCommand } from './commands/ensemble.js';
 import { evaluateCommand } from './commands/evaluate.js';
+import { findBestConfigurationCommand } from './commands/find-best-configuration.js';
 import { planCommands } from './commands/plan.js';
 import { predictCommand } from './commands/predict.js';
 import { trainCommand } from './commands/train.js';
@@ -41,7 +43,7 @@ export function buildProgram(): Command {
     // subcommands listed by name only, so their summaries get the width
     .configureHelp({ subcommandTerm: (c) => c.name() });
   oneLineErrors(program, 'nnunet');
-  const commands = [demoCommand(), convertMsdCommand(), ...planCommands(), trainCommand(), predictCommand(), ensembleCommand(), evaluateCommand()];
+  const commands = [demoCommand(), convertMsdCommand(), ...planCommands(), trainCommand(), predictCommand(), ensembleCommand(), evaluateCommand(), findBestConfigurationCommand(), applyPostprocessingCommand()];
   for (const c of commands) {
     // in the first group, even when the command's last options are grouped under another heading
     c.addHelpOption(new Option('-h, --help', 'show this help').helpGroup('Options:'));
