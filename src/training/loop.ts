@@ -92,14 +92,18 @@ async function trainEpoch(s: LoopSetup, epoch: number, state: LoopState, outcome
   return true;
 }
 
-/** nnU-Net's validation epoch: tp/fp/fn summed over all batches (and ranks), Dice per foreground class. */
+/**
+ * nnU-Net's validation epoch: tp/fp/fn summed over all batches (and ranks), Dice per evaluated class (foreground
+ * label or region, as many as the validation step reports).
+ */
 async function validate(s: LoopSetup): Promise<{ valLoss: number; dice: number[] }> {
-  const counts = new Array<number>(3 * (s.numHeads - 1)).fill(0);
+  let counts: number[] = [];
   let valLoss = 0;
   for (let it = 0; it < s.valIterations; it++) {
     const r = validationStep(s.network, await s.valLoader.next(), s.numHeads, s.loss, s.device);
     maybeKillAt('validation');
     valLoss += r.loss;
+    if (counts.length === 0) counts = new Array<number>(3 * r.tp.length).fill(0);
     r.tp.forEach((v, c) => {
       counts[3 * c] += v;
       counts[3 * c + 1] += r.fp[c];
@@ -107,7 +111,7 @@ async function validate(s: LoopSetup): Promise<{ valLoss: number; dice: number[]
     });
   }
   const summed = s.strategy.allReduceSum(counts);
-  const dice = Array.from({ length: s.numHeads - 1 }, (_, c) => {
+  const dice = Array.from({ length: counts.length / 3 }, (_, c) => {
     const [tp, fp, fn] = summed.slice(3 * c, 3 * c + 3);
     return tp + fp + fn === 0 ? Number.NaN : (2 * tp) / (2 * tp + fp + fn);
   });
