@@ -1,6 +1,6 @@
 // nnUNetv2_ensemble (ensembling/ensemble.py): average the probabilities several prediction folders saved as .npz,
-// turn them into labels with the dataset's label manager (argmax), and write the label maps with the geometry stored
-// next to each .npz.
+// turn them into labels with the dataset's label manager (argmax; for regions the sigmoid probabilities above 0.5
+// painted in regions_class_order), and write the label maps with the geometry stored next to each .npz.
 import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';

@@ -1,6 +1,6 @@
 // From logits in preprocessed space to the prediction in the input's geometry (nnU-Net's export_prediction.py):
-// resample to the cropped original shape, softmax (the label manager's nonlinearity), argmax, put back into the crop
-// box, undo transpose_forward.
+// resample to the cropped original shape, the label manager's nonlinearity and label map (softmax + argmax, or for
+// regions sigmoid + painting in regions_class_order), put back into the crop box, undo transpose_forward.
 import { writeFileAtomic } from '../atomic-write.js';
 import { writeNifti } from '../io/nifti.js';
 import { writeNpz } from '../io/npz.js';
@@ -14,7 +14,7 @@ import { type Tensor, tidy, zeros } from '../torch/index.js';
 export type ExportProperties = Pick<CaseProperties, 'spacing' | 'shape_before_cropping' | 'bbox_used_for_cropping' | 'shape_after_cropping_and_before_resampling'>;
 
 export interface OriginalSpacePrediction {
-  /** Labels in the input's array order and shape: uint8, or int16 beyond 256 classes. */
+  /** Labels in the input's array order and shape: uint8, or int16 beyond label 255. */
   segmentation: Tensor;
   /** Softmax (sigmoid for regions) [K, ...input shape], float32; outside the crop box background is 1 (regions 0). */
   probabilities: Tensor | null;
@@ -47,7 +47,8 @@ export function logitsToOriginal(
     const currentSpacing = configuration.spacing.length === croppedShape.length ? configuration.spacing : [originalSpacing[0], ...configuration.spacing];
     const resampled = resampleToShape(logits.float(), croppedShape, currentSpacing, originalSpacing, configuration.resampling_fn_probabilities_kwargs);
     const probabilities = labels.toProbabilities(resampled, 0);
-    const dtype = K <= 256 ? 'uint8' : 'int16';
+    // the label values written, not the heads, decide the type (regions: fewer heads than labels is possible)
+    const dtype = Math.max(K - 1, ...labels.allLabels) <= 255 ? 'uint8' : 'int16';
     const segmentation = zeros(properties.shape_before_cropping, dtype);
     cropBox(segmentation, properties.bbox_used_for_cropping, 0).copy_(labels.toSegmentation(probabilities, 'probabilities', 0));
     const back = plans.transpose_backward;

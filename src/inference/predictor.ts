@@ -6,6 +6,7 @@ import { writeFileAtomic } from '../atomic-write.js';
 import { UserError } from '../errors.js';
 import { acquireFolderLock, type FolderLock } from '../io/folder-lock.js';
 import { type NiftiVolume, readNifti } from '../io/nifti.js';
+import type { LabelSource } from '../planning/labels.js';
 import { preprocessCase } from '../preprocessing/preprocess-case.js';
 import { type Tensor, tensor, tidy } from '../torch/index.js';
 import { BackgroundExporter } from './background-export.js';
@@ -43,6 +44,11 @@ export function predictLogits(model: LoadedModel, data: Tensor, options: Inferen
     }
     return (sum as Tensor).div_(model.networks.length);
   });
+}
+
+/** What an export job needs to rebuild the model's label manager on the export worker. */
+export function exportLabels(model: LoadedModel): LabelSource {
+  return { labels: model.datasetJson.labels, regions_class_order: model.datasetJson.regions_class_order };
 }
 
 /** Preprocesses the channels of one case and predicts its logits; the properties say how to export them. */
@@ -104,6 +110,7 @@ export async function predictCases(options: PredictCasesOptions): Promise<{ pred
         properties,
         plans: model.plans,
         configuration: model.configuration,
+        labels: exportLabels(model),
         outputBase: path.join(options.outputFolder, c.id),
         options: { fileEnding: ending, saveProbabilities: options.saveProbabilities },
       };
@@ -122,7 +129,7 @@ export async function predictCases(options: PredictCasesOptions): Promise<{ pred
 }
 
 export interface PredictOptions extends InferenceOptions, LoadModelOptions {
-  /** Also return the softmax probabilities [K, ...shape]. */
+  /** Also return the probabilities [K, ...shape]: softmax, or one sigmoid per region. */
   returnProbabilities?: boolean;
 }
 
@@ -148,7 +155,7 @@ export async function predict(input: NiftiVolume[] | string, model: string | Loa
     if (images.length !== loaded.inputChannels) throw new UserError(`the model needs ${loaded.inputChannels} channel(s), got ${images.length} volume(s)`);
     const { logits, properties } = predictCase(loaded, images, options);
     return tidy(() => {
-      const out = logitsToOriginal(logits, properties, loaded.plans, loaded.configuration, options.returnProbabilities ?? false);
+      const out = logitsToOriginal(logits, properties, loaded.plans, loaded.configuration, options.returnProbabilities ?? false, loaded.labels);
       logits.dispose();
       const result: PredictResult = { labels: out.segmentation.toTypedArray() as Uint8Array | Int16Array, shape: out.segmentation.shape };
       if (out.probabilities) result.probabilities = out.probabilities.toTypedArray() as Float32Array;

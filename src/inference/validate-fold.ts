@@ -12,7 +12,7 @@ import { maybeKillAt } from '../fault-injection.js';
 import { type FolderLock, acquireFolderLock } from '../io/folder-lock.js';
 import { BackgroundExporter } from './background-export.js';
 import { loadModel } from './load-model.js';
-import { predictLogits } from './predictor.js';
+import { exportLabels, predictLogits } from './predictor.js';
 
 export interface ValidateFoldOptions {
   preprocessedDatasetDir: string;
@@ -56,6 +56,7 @@ export async function validateFold(options: ValidateFoldOptions): Promise<Summar
         properties: c.properties,
         plans: model.plans,
         configuration: model.configuration,
+        labels: exportLabels(model),
         outputBase: path.join(outDir, id),
         options: { fileEnding: model.datasetJson.file_ending, saveProbabilities: options.saveProbabilities },
       };

@@ -5,19 +5,16 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
-import { REGIONS_NOT_SUPPORTED, declaredLabels, labelIssues } from './label-rules.js';
+import { type LabelOrRegion, declaredLabels, labelIssues } from './label-rules.js';
 
 /** File endings this implementation can read (NIfTI through our own reader, as SimpleITKIO would). */
 export const SUPPORTED_FILE_ENDINGS = ['.nii.gz', '.nii'];
 
-const labelValue = z
-  .int({
-    error: (issue) =>
-      Array.isArray(issue.input)
-        ? `this label ${REGIONS_NOT_SUPPORTED}`
-        : 'a label value must be a non-negative integer',
-  })
-  .nonnegative();
+// a label or a region (list of labels); integer and range rules are labelIssues', which names the key
+const labelValue = z.union([z.number(), z.array(z.number())], { error: 'a label value must be a non-negative integer or a list of them (a region)' });
+
+/** dataset.json labels: name → value or region; "ignore", when present, is one value (labelIssues refuses a list). */
+export type DatasetLabels = Record<string, number | number[]> & { ignore?: number };
 
 const caseFiles = z.object({
   images: z.array(z.string()).min(1, 'each case needs at least one image'),
@@ -27,7 +24,8 @@ const caseFiles = z.object({
 export const datasetJsonSchema = z
   .looseObject({
     channel_names: z.record(z.string().regex(/^\d+$/, 'channel keys must be "0", "1", ...'), z.string()),
-    labels: z.record(z.string(), labelValue),
+    // the record keeps dataset.json's key order, which is the order of the regions (heads)
+    labels: z.record(z.string(), labelValue).transform((l) => l as DatasetLabels),
     numTraining: z.int().nonnegative(),
     file_ending: z.string(),
     overwrite_image_reader_writer: z.string().optional(),
@@ -87,9 +85,13 @@ export function labelValues(json: DatasetJson): number[] {
   return ignoreLabel === null ? allLabels : [...allLabels, ignoreLabel];
 }
 
-/** The labels nnU-Net evaluates: every declared value except background (0) and the ignore label. */
-export function foregroundLabels(json: DatasetJson): number[] {
-  return declaredLabels(json).allLabels.filter((v) => v !== 0);
+/**
+ * The labels nnU-Net evaluates: every declared value except background (0) and the ignore label, or with
+ * region-based training the regions (LabelManager.foreground_regions).
+ */
+export function foregroundLabels(json: DatasetJson): LabelOrRegion[] {
+  const declared = declaredLabels(json);
+  return declared.regions ?? declared.allLabels.filter((v) => v !== 0);
 }
 
 export const numChannels = (json: DatasetJson): number => Object.keys(json.channel_names).length;

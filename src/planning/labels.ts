@@ -2,15 +2,13 @@
  * nnU-Net's LabelManager (nnunetv2/utilities/label_handling/label_handling.py): what dataset.json's `labels` mean for
  * the network (number of heads), the loss and validation (the ignore label), patch sampling (class locations), export
  * and ensembling (logits → probabilities → label map) and evaluation (the classes scored). Built once per dataset.
- *
- * Region-based training (list-valued labels with `regions_class_order`, sigmoid heads) is refused for now; the
- * region fields and the `kind` of toSegmentation are where it plugs in.
+ * With list-valued labels and `regions_class_order` (region-based training) it has one sigmoid head per region.
  */
 import { UserError } from '../errors.js';
 import { F, type Tensor, tidy, zerosLike } from '../torch/index.js';
-import { type LabelOrRegion, type LabelSource, declaredLabels, labelOrRegionKey } from './label-rules.js';
+import { type LabelOrRegion, type LabelSource, declaredLabels, labelOrRegionKey, regionMembers } from './label-rules.js';
 
-export { type LabelIssue, type LabelOrRegion, type LabelSource, REGIONS_NOT_SUPPORTED, isAnnotatedClassesKey, labelIssues, labelOrRegionKey } from './label-rules.js';
+export { type LabelIssue, type LabelOrRegion, type LabelSource, isAnnotatedClassesKey, labelIssues, labelOrRegionKey, regionMembers } from './label-rules.js';
 
 export type ScoreKind = 'logits' | 'probabilities';
 
@@ -26,7 +24,7 @@ export class LabelManager {
   /** The label each region head paints, in painting order (dataset.json regions_class_order), or null. */
   readonly regionsClassOrder: readonly number[] | null;
 
-  /** Use labelManagerFrom, which checks dataset.json first (and, for now, refuses regions). */
+  /** Use labelManagerFrom, which checks dataset.json first. */
   constructor(init: { allLabels: readonly number[]; ignoreLabel: number | null; regions?: readonly LabelOrRegion[]; regionsClassOrder?: readonly number[] }) {
     this.allLabels = [...init.allLabels];
     this.foregroundLabels = this.allLabels.filter((v) => v !== 0);
@@ -75,7 +73,7 @@ export class LabelManager {
    * region), plus, with an ignore label, the union of all annotated values under annotatedClassesKey.
    */
   get classLocationTargets(): readonly { key: string; values: readonly number[] }[] {
-    const targets = this.evaluationClasses.map((c) => ({ key: labelOrRegionKey(c), values: typeof c === 'number' ? [c] : c }));
+    const targets = this.evaluationClasses.map((c) => ({ key: labelOrRegionKey(c), values: regionMembers(c) }));
     const annotated = this.annotatedClassesKey;
     if (annotated !== null) targets.push({ key: annotated, values: [-1, ...this.allLabels] });
     return targets;
@@ -116,7 +114,7 @@ export class LabelManager {
 
 /**
  * The label manager of a dataset.json (or of its `labels` and `regions_class_order`). Throws a UserError naming
- * `file` and each broken key: regions (for now), ignore label not the highest, non-consecutive values, no background.
+ * `file` and each broken key: ignore label not the highest, non-consecutive values, no background, broken regions.
  */
 export function labelManagerFrom(json: LabelSource, file = 'dataset.json'): LabelManager {
   return new LabelManager(declaredLabels(json, file));

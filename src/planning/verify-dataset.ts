@@ -160,7 +160,8 @@ export async function verifyDatasetIntegrity(datasetDir: string, options: Integr
   if (scan.identifiers.length !== json.numTraining) {
     problems.push(error(jsonFile, `numTraining is ${json.numTraining} but ${scan.identifiers.length} training case(s) were found`));
   }
-  // upstream's expected labels: all_labels plus the ignore label (loading already refused regions and a misplaced ignore)
+  // upstream's expected labels: all_labels (region members included) plus the ignore label (loading already refused
+  // broken regions and a misplaced ignore)
   const declared = labelManagerFrom(json, jsonFile).declaredValues;
   const ndims = new Map<string, number>();
   const perCase = new Array<DatasetProblem[]>(scan.training.length);

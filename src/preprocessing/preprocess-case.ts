@@ -27,7 +27,8 @@ export interface PreprocessedCase {
   properties: CaseProperties;
 }
 
-type Labels = Pick<DatasetJson, 'labels'>;
+// regions_class_order: the label manager refuses regions without it
+type Labels = Pick<DatasetJson, 'labels' | 'regions_class_order'>;
 
 /** The only resampling function this port implements (upstream's default). */
 const RESAMPLING_FN = 'resample_data_or_seg_to_shape';

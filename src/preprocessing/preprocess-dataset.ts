@@ -159,7 +159,7 @@ export async function preprocessDataset(options: PreprocessDatasetOptions): Prom
     const progress: PreprocessProgress = { configuration: name, done: skipped.length, total: cases.length, skipped: skipped.length };
     options.onProgress?.({ ...progress });
     const tasks = todo.map((c) => ({ caseId: c.identifier, images: c.images, label: c.label }));
-    const data: PreprocessWorkerData = { plans, configurationName: name, datasetJson: { labels: json.labels }, outputDir, hash };
+    const data: PreprocessWorkerData = { plans, configurationName: name, datasetJson: { labels: json.labels, regions_class_order: json.regions_class_order }, outputDir, hash };
     await runPool(tasks, processesFor(options.numProcesses, index, options.configurations), data, (caseId) => {
       progress.done++;
       options.onProgress?.({ ...progress, caseId });

@@ -12,7 +12,7 @@ import { writePreprocessedCase } from './preprocessed-store.js';
 export interface PreprocessWorkerData {
   plans: Plans;
   configurationName: string;
-  datasetJson: Pick<DatasetJson, 'labels'>;
+  datasetJson: Pick<DatasetJson, 'labels' | 'regions_class_order'>;
   outputDir: string;
   hash: string;
 }

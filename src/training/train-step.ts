@@ -2,6 +2,7 @@
 import type { SegmentationNetwork } from '../model/network-registry.js';
 import { type Device, type Tensor, Tensor as T, noGrad, optim, tidy } from '../torch/index.js';
 import type { Batch } from '../data/batch-source.js';
+import { regionMasks } from './loss/dice-bce.js';
 import { type DiceCeOptions, deepSupervisionLoss } from './loss/dice-ce.js';
 import type { Strategy } from './strategy/strategy.js';
 
@@ -31,7 +32,7 @@ export interface TrainStepOptions {
 }
 
 /**
- * Forward, Dice+CE deep-supervision loss, backward, gradient reduction over ranks, clip at norm 12, step. A
+ * Forward, Dice+CE (Dice+BCE with regions) deep-supervision loss, backward, gradient reduction over ranks, clip at norm 12, step. A
  * non-finite loss (on any rank) or non-finite gradients skip the step without changing the weights or the optimizer
  * state, so one bad batch cannot poison the model.
  */
@@ -58,27 +59,38 @@ export function trainStep(network: SegmentationNetwork, optimizer: optim.Optimiz
 
 export interface ValidationResult {
   loss: number;
-  /** per foreground class, summed over batch and space */
+  /** per foreground class (or per region), summed over batch and space */
   tp: number[];
   fp: number[];
   fn: number[];
 }
 
-/** Loss plus hard tp/fp/fn of the full-resolution output's argmax (background excluded). */
+/** [prediction, reference] boolean maps per evaluated class; ignored voxels are in no class of the reference. */
+function hardMasks(output: Tensor, target: Tensor, numClasses: number, regions: DiceCeOptions['regions']): [Tensor, Tensor][] {
+  if (regions) {
+    const pred = output.gt(0);
+    const gt = regionMasks(target, regions);
+    return regions.map((_, r) => [pred.select(1, r), gt.select(1, r)]);
+  }
+  const pred = output.argmax(1);
+  return Array.from({ length: numClasses - 1 }, (_, i) => [pred.eq(i + 1), target.eq(i + 1)]);
+}
+
+/**
+ * Loss plus hard tp/fp/fn of the full-resolution output, as validation_step: per foreground class of the argmax, or
+ * with regions per region head thresholded at sigmoid 0.5 (logit 0) against the region masks, every head kept.
+ */
 export function validationStep(network: SegmentationNetwork, batch: Batch, numClasses: number, loss: DiceCeOptions, device: Device): ValidationResult {
   return noGrad(() =>
     tidy(() => {
       const { data, targets } = batchTensors(batch, device);
       const outputs = network.forward(data);
       const l = deepSupervisionLoss(outputs, targets, numClasses, loss).item();
-      const pred = outputs[0].argmax(1);
       const target = targets[0];
       const valid = loss.ignoreLabel === undefined ? null : target.ne(loss.ignoreLabel);
       const counts = { tp: [] as number[], fp: [] as number[], fn: [] as number[] };
-      for (let c = 1; c < numClasses; c++) {
-        let p = pred.eq(c);
-        const g = target.eq(c);
-        if (valid) p = p.logicalAnd(valid);
+      for (const [pred, g] of hardMasks(outputs[0], target, numClasses, loss.regions)) {
+        const p = valid ? pred.logicalAnd(valid) : pred;
         counts.tp.push(p.logicalAnd(g).sum().item());
         counts.fp.push(p.logicalAnd(g.logicalNot()).sum().item());
         counts.fn.push(p.logicalNot().logicalAnd(g).sum().item());

@@ -336,7 +336,7 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
           network,
           optimizer,
           numHeads: labels.numSegmentationHeads,
-          loss: { batchDice: config.batch_dice, smooth: recipe.diceSmooth, ignoreLabel: labels.ignoreLabel ?? undefined },
+          loss: { batchDice: config.batch_dice, smooth: recipe.diceSmooth, ignoreLabel: labels.ignoreLabel ?? undefined, regions: labels.regions ?? undefined },
           device,
           strategy,
           trainLoader,

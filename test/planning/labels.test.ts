@@ -55,17 +55,44 @@ test('an ignore label that is not the highest value is refused, naming labels.ig
   refused({ background: 0, a: 1, ignore: 5 }, /labels\.ignore: the ignore label must be the highest value \(2\)/);
   refused({ background: 0, ignore: 1, a: 2 }, /labels\.ignore: the ignore label must be the highest value \(3\)/);
   refused({ background: 0, ignore: 0 }, /labels\.ignore: the ignore label must be the highest value \(1\)/);
-  refused({ background: 0, a: 1, ignore: [2] }, /labels\.ignore: "ignore" is a list/);
+  refused({ background: 0, a: 1, ignore: [2] }, /labels\.ignore: the ignore label must be one integer, not a list/);
 });
 
-test('regions (list-valued labels) are refused until the next issue, naming the key', () => {
-  const labels = { background: 0, whole_tumor: [1, 2, 3], tumor_core: [2, 3], enhancing_tumor: 3 };
-  refused(labels, /labels\.whole_tumor: "whole_tumor" is a list of label values \(a region\): region-based training .* comes with the next issue/, {
-    regions_class_order: [1, 2, 3],
-  });
-  refused(labels, /labels\.tumor_core: "tumor_core" is a list/);
-  // the same refusal, naming the key, when dataset.json itself is parsed
-  assert.throws(() => parseDatasetJson({ ...base, labels }, '/x/dataset.json'), /comes with the next issue.*\n  → at labels\.whole_tumor/);
+const BRATS = { background: 0, 'whole tumor': [1, 2, 3], 'tumor core': [2, 3], 'enhancing tumor': [3] };
+
+test("regions from dataset.json as upstream: labels in key order, region members in all_labels, sigmoid heads", () => {
+  const lm = labelManagerFrom({ labels: BRATS, regions_class_order: [1, 2, 3] });
+  assert.equal(lm.hasRegions, true);
+  assert.deepEqual(lm.allLabels, [0, 1, 2, 3]);
+  assert.deepEqual(lm.regions, [[1, 2, 3], [2, 3], [3]]);
+  assert.deepEqual(lm.regionsClassOrder, [1, 2, 3]);
+  assert.equal(lm.numSegmentationHeads, 3);
+  assert.deepEqual(lm.declaredValues, [0, 1, 2, 3]);
+  // an integer entry is a region of one label, kept as an int (str(3) = "3" upstream); with an ignore label
+  const withIgnore = labelManagerFrom({ labels: { background: 0, wt: [1, 2], et: 2, ignore: 3 }, regions_class_order: [1, 2] });
+  assert.deepEqual(withIgnore.regions, [[1, 2], 2]);
+  assert.deepEqual(withIgnore.classLocationTargets.map((t) => t.key), ['(1, 2)', '2', '(-1, 0, 1, 2)']);
+  assert.equal(withIgnore.ignoreLabel, 3);
+  // lists of one label only: no regions (has_regions needs a list of more than one value)
+  assert.equal(labelManagerFrom({ labels: { background: 0, a: [1] } }).hasRegions, false);
+  // dataset.json parses with regions, and its evaluated classes are the regions
+  const json = parseDatasetJson({ ...base, labels: BRATS, regions_class_order: [1, 2, 3] }, 'dataset.json');
+  assert.deepEqual(foregroundLabels(json), [[1, 2, 3], [2, 3], [3]]);
+  assert.deepEqual(labelValues(json), [0, 1, 2, 3]);
+});
+
+test('broken regions are refused, naming the key, by the label manager and when dataset.json is parsed', () => {
+  const order = { regions_class_order: [1, 2, 3] };
+  refused({ ...BRATS, 'tumor core': [] }, /labels\.tumor core: "tumor core" is an empty region/, order);
+  refused({ ...BRATS, 'tumor core': [2, 5] }, /labels\.tumor core: region "tumor core" holds 5, outside the label set: label values must be consecutive/, order);
+  refused({ ...BRATS, 'tumor core': [2, -1] }, /labels\.tumor core: region "tumor core" holds \[2,-1\]: region members must be non-negative integers/, order);
+  refused({ ...BRATS, ignore: 4, 'tumor core': [2, 3, 4] }, /labels\.tumor core: region "tumor core" holds the ignore label 4/, order);
+  refused(BRATS, /regions_class_order: list-valued labels \(regions\) need regions_class_order/);
+  refused(BRATS, /regions_class_order: has 2 entries but labels declare 3 region\(s\)/, { regions_class_order: [1, 2] });
+  refused(BRATS, /regions_class_order\.2: 7 is not a foreground label of the label set \(1, 2, 3\)/, { regions_class_order: [1, 2, 7] });
+  refused({ ...BRATS, background: [0, 1] }, /labels must declare "background": 0/, order);
+  assert.throws(() => parseDatasetJson({ ...base, labels: { ...BRATS, 'tumor core': [] }, ...order }, '/x/dataset.json'), /empty region.*\n  → at labels\["tumor core"\]|empty region.*\n  → at labels\.tumor core/);
+  assert.throws(() => parseDatasetJson({ ...base, labels: BRATS, regions_class_order: [1, 2] }, '/x/dataset.json'), /has 2 entries.*\n  → at regions_class_order/);
 });
 
 test('other broken label sets: no background, gaps, non-integers', () => {
@@ -102,7 +129,7 @@ test('toProbabilities is a softmax over the channel axis and toSegmentation its 
     assert.throws(() => lm.toSegmentation(randn([1, 4, 2, 2]), 'logits'), /expected 3 channels on axis 1, got 4/);
   }));
 
-test("regions (as the next issue will build them): sigmoid heads painted in regions_class_order, upstream's rule", () =>
+test("regions: sigmoid heads painted in regions_class_order, upstream's rule", () =>
   tidy(() => {
     const lm = new LabelManager({ allLabels: [0, 1, 2, 3], ignoreLabel: null, regions: [[1, 2, 3], [2, 3], [3]], regionsClassOrder: [1, 2, 3] });
     assert.equal(lm.hasRegions, true);

@@ -1,35 +1,25 @@
 // nnU-Net's DC_and_CE_loss: cross-entropy + memory-efficient soft Dice (softmax inside, background excluded,
-// smooth 1e-5, batch Dice per plans), weights 1:1, with the optional ignore label masked out of both terms.
+// smooth 1e-5, batch Dice per plans), weights 1:1, with the optional ignore label masked out of both terms; and the
+// deep-supervision wrapper, which takes DC_and_BCE_loss instead with regions (nnUNetTrainer._build_loss).
+import type { LabelOrRegion } from '../../planning/label-rules.js';
 import { F, type Tensor, noGrad } from '../../torch/index.js';
+import { diceBceLoss } from './dice-bce.js';
+import { softDiceOf } from './soft-dice.js';
 
 export interface DiceCeOptions {
   batchDice: boolean;
   smooth?: number;
   /** Voxels with this target value count in neither term (LabelManager.ignoreLabel ?? undefined). */
   ignoreLabel?: number;
+  /** Region-based training (LabelManager.regions ?? undefined): sigmoid heads, Dice + BCE on region masks (dice-bce.ts). */
+  regions?: readonly LabelOrRegion[];
 }
 
 /** Soft Dice over foreground classes, negated (lower is better), as MemoryEfficientSoftDiceLoss(do_bg=False). */
 export function softDiceLoss(logits: Tensor, target: Tensor, numClasses: number, options: DiceCeOptions, mask?: Tensor): Tensor {
-  const smooth = options.smooth ?? 1e-5;
-  const axes = Array.from({ length: logits.ndim - 2 }, (_, i) => i + 2);
-  let probs = F.softmax(logits, 1).slice(1, 1);
-  let onehot = noGrad(() => target.oneHot(numClasses).movedim(-1, 1).slice(1, 1).to(probs.dtype));
-  if (mask) {
-    const m = mask.unsqueeze(1).to(probs.dtype);
-    probs = probs.mul(m);
-    onehot = onehot.mul(m);
-  }
-  let intersect = probs.mul(onehot).sum(axes);
-  let sumPred = probs.sum(axes);
-  let sumGt = onehot.sum(axes);
-  if (options.batchDice) {
-    intersect = intersect.sum(0);
-    sumPred = sumPred.sum(0);
-    sumGt = sumGt.sum(0);
-  }
-  const dice = intersect.mul(2).add(smooth).div(sumGt.add(sumPred).add(smooth).clamp(1e-8));
-  return dice.mean().neg();
+  const probs = F.softmax(logits, 1).slice(1, 1);
+  const onehot = noGrad(() => target.oneHot(numClasses).movedim(-1, 1).slice(1, 1).to(probs.dtype));
+  return softDiceOf(probs, onehot, options, mask?.unsqueeze(1).to(probs.dtype));
 }
 
 /**
@@ -58,13 +48,18 @@ export function deepSupervisionWeights(n: number): number[] {
   return w.map((v) => v / total);
 }
 
+/** The loss of one output against its int label map: Dice + BCE with regions, Dice + CE otherwise. */
+export function segmentationLoss(logits: Tensor, target: Tensor, numClasses: number, options: DiceCeOptions): Tensor {
+  return options.regions ? diceBceLoss(logits, target, options.regions, options) : diceCeLoss(logits, target, numClasses, options);
+}
+
 /** Σ wᵢ·loss(outputᵢ, targetᵢ), skipping zero weights. */
 export function deepSupervisionLoss(outputs: Tensor[], targets: Tensor[], numClasses: number, options: DiceCeOptions): Tensor {
   const weights = deepSupervisionWeights(outputs.length);
   let total: Tensor | null = null;
   outputs.forEach((o, i) => {
     if (weights[i] === 0) return;
-    const term = diceCeLoss(o, targets[i], numClasses, options).mul(weights[i]);
+    const term = segmentationLoss(o, targets[i], numClasses, options).mul(weights[i]);
     total = total ? total.add(term) : term;
   });
   if (!total) throw new Error('deep supervision loss needs at least one output with a non-zero weight');

@@ -161,7 +161,13 @@ test('bad or missing dataset.json is reported naming the file', async () => {
   const cases: [string, unknown, RegExp][] = [
     ['missing', undefined, /dataset\.json not found/],
     ['notjson', '{ "labels": ', /not valid JSON/],
-    ['regions', datasetJson({ labels: { background: 0, whole: [1, 2], core: 2 } }), /region-based training .* comes with the next issue.*\n  → at labels\.whole/],
+    // broken region definitions, each naming its key
+    ['emptyregion', datasetJson({ labels: { background: 0, whole: [1, 2], core: [] }, regions_class_order: [1, 2] }), /"core" is an empty region.*\n  → at labels\.core/],
+    ['regionoutside', datasetJson({ labels: { background: 0, whole: [1, 2], core: [2, 4] }, regions_class_order: [1, 2] }), /region "core" holds 4, outside the label set.*\n  → at labels\.core/],
+    ['regionignore', datasetJson({ labels: { background: 0, whole: [1, 2], core: [2, 3], ignore: 3 }, regions_class_order: [1, 2] }), /the ignore label cannot be part of a region\n  → at labels\.core/],
+    ['noorder', datasetJson({ labels: { background: 0, whole: [1, 2], core: 2 } }), /need regions_class_order.*\n  → at regions_class_order/],
+    ['orderlength', datasetJson({ labels: { background: 0, whole: [1, 2], core: 2 }, regions_class_order: [1, 2, 2] }), /has 3 entries but labels declare 2 region\(s\).*\n  → at regions_class_order/],
+    ['orderlabel', datasetJson({ labels: { background: 0, whole: [1, 2], core: 2 }, regions_class_order: [1, 3] }), /3 is not a foreground label of the label set \(1, 2\)\n  → at regions_class_order\.1/],
     ['ignoremid', datasetJson({ labels: { background: 0, a: 1, ignore: 2, b: 3 } }), /label values must be consecutive 0, 1, 2, \.\.\., got 0, 1, 3/],
     ['ignorelow', datasetJson({ labels: { background: 0, a: 1, b: 2, ignore: 4 } }), /the ignore label must be the highest value \(3\)\n  → at labels\.ignore/],
     ['nonumtraining', datasetJson({ numTraining: undefined }), /invalid dataset\.json\n✖ .*\n  → at numTraining/],
@@ -220,6 +226,17 @@ test('the real Dataset004_Hippocampus passes, in a few seconds', async (t) => {
 test('the ignore label is a declared value: label files may hold it, but nothing above it', async () => {
   const dir = path.join(tmp, 'Dataset903_Ignore');
   await writeJson(path.join(dir, 'dataset.json'), datasetJson({ numTraining: 2, labels: { background: 0, liver: 1, tumour: 2, ignore: 3 } }));
+  await writeCase(dir, 'a');
+  await writeVolume(path.join(dir, 'labelsTr', 'a.nii.gz'), label([0, 1, 2, 3]), { dtype: 'uint8' });
+  await writeCase(dir, 'b');
+  await writeVolume(path.join(dir, 'labelsTr', 'b.nii.gz'), label([0, 3, 4]), { dtype: 'uint8' });
+  const report = await verifyDatasetIntegrity(dir);
+  assertProblems(report.problems, dir, [['labelsTr/b.nii.gz', 'error', /label values 4 are not declared .*\(declared: 0, 1, 2, 3\)/]]);
+});
+
+test('a region dataset passes: label files hold the region members (all_labels), nothing else', async () => {
+  const dir = path.join(tmp, 'Dataset905_Regions');
+  await writeJson(path.join(dir, 'dataset.json'), datasetJson({ numTraining: 2, labels: { background: 0, whole: [1, 2, 3], core: [2, 3], enhancing: [3] }, regions_class_order: [1, 2, 3] }));
   await writeCase(dir, 'a');
   await writeVolume(path.join(dir, 'labelsTr', 'a.nii.gz'), label([0, 1, 2, 3]), { dtype: 'uint8' });
   await writeCase(dir, 'b');
