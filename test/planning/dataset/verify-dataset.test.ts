@@ -223,27 +223,23 @@ test('the real Dataset004_Hippocampus passes, in a few seconds', async (t) => {
   assert.ok(seconds < 15, `took ${seconds.toFixed(1)} s`);
 });
 
-test('the ignore label is a declared value: label files may hold it, but nothing above it', async () => {
-  const dir = path.join(tmp, 'Dataset903_Ignore');
-  await writeJson(path.join(dir, 'dataset.json'), datasetJson({ numTraining: 2, labels: { background: 0, liver: 1, tumour: 2, ignore: 3 } }));
-  await writeCase(dir, 'a');
-  await writeVolume(path.join(dir, 'labelsTr', 'a.nii.gz'), label([0, 1, 2, 3]), { dtype: 'uint8' });
-  await writeCase(dir, 'b');
-  await writeVolume(path.join(dir, 'labelsTr', 'b.nii.gz'), label([0, 3, 4]), { dtype: 'uint8' });
-  const report = await verifyDatasetIntegrity(dir);
-  assertProblems(report.problems, dir, [['labelsTr/b.nii.gz', 'error', /label values 4 are not declared .*\(declared: 0, 1, 2, 3\)/]]);
-});
-
-test('a region dataset passes: label files hold the region members (all_labels), nothing else', async () => {
-  const dir = path.join(tmp, 'Dataset905_Regions');
-  await writeJson(path.join(dir, 'dataset.json'), datasetJson({ numTraining: 2, labels: { background: 0, whole: [1, 2, 3], core: [2, 3], enhancing: [3] }, regions_class_order: [1, 2, 3] }));
-  await writeCase(dir, 'a');
-  await writeVolume(path.join(dir, 'labelsTr', 'a.nii.gz'), label([0, 1, 2, 3]), { dtype: 'uint8' });
-  await writeCase(dir, 'b');
-  await writeVolume(path.join(dir, 'labelsTr', 'b.nii.gz'), label([0, 3, 4]), { dtype: 'uint8' });
-  const report = await verifyDatasetIntegrity(dir);
-  assertProblems(report.problems, dir, [['labelsTr/b.nii.gz', 'error', /label values 4 are not declared .*\(declared: 0, 1, 2, 3\)/]]);
-});
+// label files may hold every declared value (an ignore label, the members of regions), nothing else
+const DECLARED_LABELS = [
+  { name: 'the ignore label is a declared value', dataset: 'Dataset903_Ignore', labels: { background: 0, liver: 1, tumour: 2, ignore: 3 } },
+  { name: 'a region dataset declares its region members (all_labels)', dataset: 'Dataset905_Regions', labels: { background: 0, whole: [1, 2, 3], core: [2, 3], enhancing: [3] }, regions_class_order: [1, 2, 3] },
+];
+for (const c of DECLARED_LABELS) {
+  test(`${c.name}: label files may hold it, but nothing else`, async () => {
+    const dir = path.join(tmp, c.dataset);
+    await writeJson(path.join(dir, 'dataset.json'), datasetJson({ numTraining: 2, labels: c.labels, ...(c.regions_class_order ? { regions_class_order: c.regions_class_order } : {}) }));
+    await writeCase(dir, 'a');
+    await writeVolume(path.join(dir, 'labelsTr', 'a.nii.gz'), label([0, 1, 2, 3]), { dtype: 'uint8' });
+    await writeCase(dir, 'b');
+    await writeVolume(path.join(dir, 'labelsTr', 'b.nii.gz'), label([0, 3, 4]), { dtype: 'uint8' });
+    const report = await verifyDatasetIntegrity(dir);
+    assertProblems(report.problems, dir, [['labelsTr/b.nii.gz', 'error', /label values 4 are not declared .*\(declared: 0, 1, 2, 3\)/]]);
+  });
+}
 
 test('allowGeometryMismatch turns geometry errors into warnings, and nothing else', async () => {
   const dir = path.join(tmp, 'Dataset904_Geometry');
