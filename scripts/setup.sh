@@ -11,9 +11,13 @@ if [ -z "${LIBTORCH:-}" ] && ! ls /usr/lib/*/cmake/Torch/TorchConfig.cmake >/dev
 command -v cmake >/dev/null || packages+=(cmake)
 command -v ninja >/dev/null || packages+=(ninja-build)
 command -v g++ >/dev/null || packages+=(g++)
+# The addon binds libtorch's c10d (ProcessGroupGloo); Debian's libtorch-dev leaves the gloo headers to libgloo-dev.
+if [ -z "${LIBTORCH:-}" ] && [ ! -d /usr/include/gloo ]; then packages+=(libgloo-dev); fi
 if [ "${1:-}" = "--test" ] && ! /usr/bin/python3 -c 'import torch, nibabel, scipy' >/dev/null 2>&1; then
   packages+=(python3-torch python3-nibabel python3-scipy)
 fi
+# Browser tests drive Debian's Chromium through playwright-core (no browser download).
+if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null; then packages+=(chromium); fi
 
 if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -31,6 +35,9 @@ if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split("."
   exit 1
 fi
 
+# onnxruntime-node's install script would fetch optional GPU binaries from outside npm; its CPU binaries are in the
+# package, so that step is skipped (also set in .npmrc).
+export ONNXRUNTIME_NODE_INSTALL=skip
 # npm ci installs the packages, builds the addon (install script) and compiles TypeScript (prepare script).
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ ! -f native/build/Release/nnunet_torch.node ] || [ ! -d dist ]; then
   npm ci --no-audit --no-fund
