@@ -36,7 +36,7 @@ if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split("."
 fi
 
 # onnxruntime-node's install script would fetch optional GPU binaries from outside npm; its CPU binaries are in the
-# package, so that step is skipped (also set in .npmrc).
+# package, so that step is skipped.
 export ONNXRUNTIME_NODE_INSTALL=skip
 # npm ci installs the packages, builds the addon (install script) and compiles TypeScript (prepare script).
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ ! -f native/build/Release/nnunet_torch.node ] || [ ! -d dist ]; then
