@@ -7,6 +7,7 @@ import { convertMsdCommand } from './commands/convert-msd.js';
 import { demoCommand } from './commands/demo.js';
 import { ensembleCommand } from './commands/ensemble.js';
 import { evaluateCommand } from './commands/evaluate.js';
+import { exportOnnxCommand } from './commands/export-onnx.js';
 import { findBestConfigurationCommand } from './commands/find-best-configuration.js';
 import { planCommands } from './commands/plan.js';
 import { predictCommand } from './commands/predict.js';
@@ -43,7 +44,7 @@ export function buildProgram(): Command {
     // subcommands listed by name only, so their summaries get the width
     .configureHelp({ subcommandTerm: (c) => c.name() });
   oneLineErrors(program, 'nnunet');
-  const commands = [demoCommand(), convertMsdCommand(), ...planCommands(), trainCommand(), predictCommand(), ensembleCommand(), evaluateCommand(), findBestConfigurationCommand(), applyPostprocessingCommand()];
+  const commands = [demoCommand(), convertMsdCommand(), ...planCommands(), trainCommand(), predictCommand(), ensembleCommand(), evaluateCommand(), findBestConfigurationCommand(), applyPostprocessingCommand(), exportOnnxCommand()];
   for (const c of commands) {
     // in the first group, even when the command's last options are grouped under another heading
     c.addHelpOption(new Option('-h, --help', 'show this help').helpGroup('Options:'));

@@ -150,10 +150,11 @@ function readFields(bytes: Uint8Array, version: 1 | 2, le: boolean): Record<Fiel
   const out = {} as Record<FieldName, FieldValue>;
   for (const [name, [at, kind, count]] of Object.entries(NIFTI_LAYOUT[version]) as [FieldName, HeaderSlot][]) {
     if (kind === 'str') {
-      // Up to the first NUL, latin1, as nibabel decodes it.
+      // Up to the first NUL, latin1, as nibabel decodes it (without Buffer: this parser also runs in the browser;
+      // fields are at most 80 bytes, so the spread is safe).
       const field = bytes.subarray(at, at + count!);
       const nul = field.indexOf(0);
-      out[name] = Buffer.from(field.subarray(0, nul < 0 ? field.length : nul)).toString('latin1');
+      out[name] = String.fromCharCode(...field.subarray(0, nul < 0 ? field.length : nul));
     } else if (count === undefined) {
       out[name] = one(at, kind, name);
     } else {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { UserError } from '../../errors.js';
 import { DEFAULT_PLANS, DEFAULT_TRAINER, modelFolder } from '../../model/model-folder.js';
 import type { Device } from '../../torch/tensor.js';
@@ -23,6 +23,7 @@ interface PredictCliOptions extends FolderOptions {
   overwrite?: boolean;
   device: Device;
   tileBatchSize?: number;
+  backend: 'libtorch' | 'onnx';
   progress: boolean;
 }
 
@@ -34,7 +35,8 @@ export function predictCommand(): Command {
     .requiredOption('-o, --output <dir>', 'folder for the label maps (created)')
     .option('-d, --dataset-id <id>', 'dataset id or name, found in the results folder (with -c; or give -m)')
     .option('-c, --configuration <name>', 'configuration of the model: 2d, 3d_fullres, 3d_lowres (with -d)')
-    .option('-m, --model <dir>', 'model folder (<trainer>__<plans>__<config>) instead of -d/-c')
+    .option('-m, --model <dir>', 'model folder (<trainer>__<plans>__<config>) instead of -d/-c; with --backend onnx the export folder')
+    .addOption(new Option('--backend <name>', 'libtorch, or onnx: run an `nnunet export-onnx` folder (-m) with onnxruntime on the CPU').choices(['libtorch', 'onnx']).default('libtorch'))
     .option('--trainer <name>', 'trainer (-tr) the model was trained with (with -d/-c)', DEFAULT_TRAINER)
     .option('-p, --plans <name>', 'plans identifier (with -d/-c)', DEFAULT_PLANS)
     .option('-f, --folds <folds...>', "folds to ensemble (default: every fold with the checkpoint); 'all' for fold all", (v: string, prev: (number | 'all')[] = []) => [...prev, fold(v)])
@@ -50,6 +52,7 @@ export function predictCommand(): Command {
     .option('--preprocessed <dir>', 'nnUNet_preprocessed folder, to resolve -d likewise (default: $nnUNet_preprocessed)')
     .option('--no-progress', 'no progress bar (default: a bar on a terminal, plain lines otherwise)')
     .action(async (o: PredictCliOptions) => {
+      if (o.backend === 'onnx') return (await import('../../deploy/predict-onnx-cli.js')).predictOnnxCli(o);
       // libtorch loads when the command runs, not at startup: --help and usage errors answer at once
       const { predictCases } = await import('../../inference/predictor.js');
       let model = o.model;
