@@ -11,6 +11,7 @@ import { exportOnnxCommand } from './commands/export-onnx.js';
 import { findBestConfigurationCommand } from './commands/find-best-configuration.js';
 import { planCommands } from './commands/plan.js';
 import { predictCommand } from './commands/predict.js';
+import { serveCommand } from './commands/serve.js';
 import { trainCommand } from './commands/train.js';
 import { reportError } from './run.js';
 
@@ -44,7 +45,7 @@ export function buildProgram(): Command {
     // subcommands listed by name only, so their summaries get the width
     .configureHelp({ subcommandTerm: (c) => c.name() });
   oneLineErrors(program, 'nnunet');
-  const commands = [demoCommand(), convertMsdCommand(), ...planCommands(), trainCommand(), predictCommand(), ensembleCommand(), evaluateCommand(), findBestConfigurationCommand(), applyPostprocessingCommand(), exportOnnxCommand()];
+  const commands = [demoCommand(), convertMsdCommand(), ...planCommands(), trainCommand(), predictCommand(), ensembleCommand(), evaluateCommand(), findBestConfigurationCommand(), applyPostprocessingCommand(), exportOnnxCommand(), serveCommand()];
   for (const c of commands) {
     // in the first group, even when the command's last options are grouped under another heading
     c.addHelpOption(new Option('-h, --help', 'show this help').helpGroup('Options:'));

@@ -184,6 +184,12 @@ function holderState(holder: LockInfo): HolderState {
   return 'alive';
 }
 
+/** Whether a lock's holder may still be running (here: the same process is alive; another host: cannot tell, so yes). */
+export function lockIsLive(holder: LockInfo): boolean {
+  const state = holderState(holder);
+  return state === 'alive' || state === 'other-host';
+}
+
 let bootId: string | undefined;
 
 /** State and `<boot id>:<starttime>` of a process from /proc/<pid>/stat; null where that is unreadable. */

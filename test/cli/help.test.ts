@@ -4,7 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { outputOf, repoRoot, runCli } from './cli-process.js';
 
-const SUBCOMMANDS = ['demo', 'convert-msd', 'plan-and-preprocess', 'extract-fingerprint', 'plan', 'preprocess', 'train', 'predict', 'ensemble', 'evaluate', 'find-best-configuration', 'apply-postprocessing'];
+const SUBCOMMANDS = ['demo', 'convert-msd', 'plan-and-preprocess', 'extract-fingerprint', 'plan', 'preprocess', 'train', 'predict', 'ensemble', 'evaluate', 'find-best-configuration', 'apply-postprocessing', 'export-onnx', 'serve'];
 
 interface HelpItem {
   section: string;

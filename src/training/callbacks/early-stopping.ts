@@ -16,6 +16,11 @@ export class EarlyStoppingCallback implements TrainingCallback {
     this.unit = new EarlyStopping(options);
   }
 
+  /** The settings in the log from the start, so readers (nnunet serve) know the patience before it runs out. */
+  onTrainStart(ctx: TrainingContext): void {
+    ctx.print(`Early stopping on ${this.unit.metric}: patience ${this.unit.patience}, min delta ${this.unit.minDelta}, anneal ${this.unit.annealEpochs} epochs`);
+  }
+
   lrOverride(epoch: number): number | null {
     return this.unit.lrOverride(epoch);
   }
