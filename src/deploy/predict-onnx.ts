@@ -10,6 +10,7 @@ import { findInputCases } from '../inference/input-files.js';
 import { type FolderLock, acquireFolderLock } from '../io/folder-lock.js';
 import { writeNpz } from '../io/npz.js';
 import { type ModelJson, parseModelJson } from '../portable/model-json.js';
+import { readJson } from '../planning/plans-schema.js';
 import { segmentCase } from '../portable/segment.js';
 import { MODEL_JSON_FILE } from './export-onnx.js';
 import { type OnnxRunner, createOnnxRunner } from './onnx-runner.js';
@@ -23,18 +24,7 @@ export interface OnnxExport {
 }
 
 async function readModelJson(file: string): Promise<ModelJson> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new UserError(`${file}: cannot read (${(err as Error).message})`);
-  }
-  try {
-    return parseModelJson(JSON.parse(text), file);
-  } catch (err) {
-    if (err instanceof SyntaxError) throw new UserError(`${file}: invalid JSON (${err.message})`);
-    throw err;
-  }
+  return parseModelJson(await readJson(file), file);
 }
 
 const exists = (file: string) =>

@@ -9,17 +9,14 @@ import { promisify } from 'node:util';
 import { createGunzip, gzip } from 'node:zlib';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../atomic-write.js';
+import { type NiftiImage, VOXEL_ARRAYS, type VoxelArray, imageFromVoxelBytes, niftiFileBytes } from '../portable/nifti.js';
 import {
   NIFTI1_HEADER_BYTES,
   NIFTI2_HEADER_BYTES,
-  NIFTI_DTYPES,
   NiftiFormatError,
   formatCount,
-  headerAffine,
   headerBytesOf,
   parseHeader,
-  serializeHeader,
-  storedValueFields,
   type NiftiDtype,
   type NiftiHeader,
   voxelExtent,
@@ -28,35 +25,12 @@ import {
 export { createHeader, headerAffine, itkGeometry } from './nifti-header.js';
 export type { ItkGeometry, NiftiDtype, NiftiHeader } from './nifti-header.js';
 
-export type VoxelArray = Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Float32Array | Float64Array;
+export type { VoxelArray };
 
-export interface NiftiVolume {
-  /** C-order voxels of shape `shape`; scaled to Float32Array when scl_slope/scl_inter are active. */
-  data: VoxelArray;
-  /** NIfTI dims reversed: [z, y, x] for 3D, [t, z, y, x] for 4D. */
-  shape: number[];
-  /** Spatial pixdim reversed to match `shape`: [sz, sy, sx]. */
-  spacing: number[];
-  /** 4x4 voxel (i, j, k) -> world RAS+ mm, as nibabel's img.affine. */
-  affine: number[][];
-  header: NiftiHeader;
+export interface NiftiVolume extends NiftiImage {
+  /** The file it was read from. */
   path: string;
 }
-
-interface VoxelArrayConstructor {
-  new (length: number): VoxelArray;
-  new (buffer: ArrayBufferLike, byteOffset: number, length: number): VoxelArray;
-}
-
-const ARRAY_TYPES: Record<NiftiDtype, VoxelArrayConstructor> = {
-  uint8: Uint8Array,
-  int8: Int8Array,
-  int16: Int16Array,
-  uint16: Uint16Array,
-  int32: Int32Array,
-  float32: Float32Array,
-  float64: Float64Array,
-};
 
 /** Value range of the integer dtypes, to refuse lossy conversions when writing. */
 const INT_RANGES: Partial<Record<NiftiDtype, [number, number]>> = {
@@ -69,7 +43,7 @@ const INT_RANGES: Partial<Record<NiftiDtype, [number, number]>> = {
 
 /** The NIfTI dtype matching a typed array's element type. */
 export function dtypeOfArray(data: VoxelArray): NiftiDtype {
-  const entry = Object.entries(ARRAY_TYPES).find(([, ctor]) => data instanceof ctor);
+  const entry = Object.entries(VOXEL_ARRAYS).find(([, ctor]) => data instanceof ctor);
   if (!entry) throw new Error('dtypeOfArray: unsupported array type');
   return entry[0] as NiftiDtype;
 }
@@ -256,23 +230,6 @@ async function readHeaderOf(source: ByteSource, path: string): Promise<ReturnTyp
   }
 }
 
-/** Voxel bytes as a typed array over `bytes`' own buffer (fresh and exactly sized), swapped for big-endian files. */
-function voxelsFromBytes(bytes: Uint8Array, header: NiftiHeader, littleEndian: boolean): VoxelArray {
-  const { bytes: width } = NIFTI_DTYPES[header.datatype];
-  if (!littleEndian && width > 1) {
-    for (let i = 0; i < bytes.length; i += width) bytes.subarray(i, i + width).reverse();
-  }
-  return new ARRAY_TYPES[header.datatype](bytes.buffer, bytes.byteOffset, bytes.byteLength / width);
-}
-
-/** nibabel's rule: a slope of 0 or a non-finite slope means "unscaled"; a non-finite intercept counts as 0. */
-function scaling(header: NiftiHeader): { slope: number; inter: number } | null {
-  const slope = header.sclSlope;
-  const inter = Number.isFinite(header.sclInter) ? header.sclInter : 0;
-  if (!Number.isFinite(slope) || slope === 0 || (slope === 1 && inter === 0)) return null;
-  return { slope, inter };
-}
-
 /**
  * Reads a .nii or .nii.gz file (gzip detected by its magic bytes, not the name). The header is validated before
  * any voxel memory is allocated, and the data it declares is checked against the file, so a hostile header is
@@ -300,27 +257,12 @@ export async function readNifti(path: string): Promise<NiftiVolume> {
   } finally {
     await source.close();
   }
-  let data = voxelsFromBytes(bytes, header, littleEndian);
-  const scl = scaling(header);
-  if (scl) {
-    const scaled = new Float32Array(data.length);
-    for (let i = 0; i < data.length; i++) scaled[i] = data[i] * scl.slope + scl.inter;
-    data = scaled;
-  }
-  const nSpatial = Math.min(header.dims.length, 3);
-  return {
-    data,
-    shape: [...header.dims].reverse(),
-    spacing: header.pixdim.slice(1, nSpatial + 1).reverse(),
-    affine: headerAffine(header),
-    header,
-    path,
-  };
+  return { ...imageFromVoxelBytes(bytes, header, littleEndian), path };
 }
 
 /** `data` converted to `dtype`; refuses values an integer dtype cannot hold exactly. */
 function convertData(data: VoxelArray, dtype: NiftiDtype, path: string): VoxelArray {
-  if (data instanceof ARRAY_TYPES[dtype]) return data;
+  if (data instanceof VOXEL_ARRAYS[dtype]) return data;
   const range = INT_RANGES[dtype];
   if (range) {
     for (let i = 0; i < data.length; i++) {
@@ -330,7 +272,7 @@ function convertData(data: VoxelArray, dtype: NiftiDtype, path: string): VoxelAr
       }
     }
   }
-  const out = new ARRAY_TYPES[dtype](data.length);
+  const out = new VOXEL_ARRAYS[dtype](data.length);
   out.set(data);
   return out;
 }
@@ -364,17 +306,6 @@ export async function writeNifti(
   }
   const dtype = options.dtype ?? dtypeOfArray(data);
   const voxels = convertData(data, dtype, path);
-  // Axes the reference does not have (a channel axis added to a 3D reference) get pixdim 1.
-  const pixdim = [...like.pixdim.slice(0, like.dims.length + 1), 1, 1, 1, 1, 1, 1, 1].slice(0, 8);
-  const header: NiftiHeader = {
-    ...like,
-    dims,
-    pixdim,
-    ...storedValueFields(dtype),
-  };
-  const headerBytes = serializeHeader(header);
-  const file = new Uint8Array(headerBytes.byteLength + voxels.byteLength);
-  file.set(headerBytes);
-  file.set(new Uint8Array(voxels.buffer, voxels.byteOffset, voxels.byteLength), headerBytes.byteLength);
+  const file = niftiFileBytes(voxels, dims, like, dtype);
   await writeFileAtomic(path, path.endsWith('.gz') ? await promisify(gzip)(file) : file);
 }

@@ -4,6 +4,8 @@
  * Arrays are flat, C-order, shaped [z, y, x] (or any N-D shape); one array per channel.
  */
 
+import { stridesOf } from '../portable/nd.js';
+
 /** Numeric typed arrays a volume can arrive in. */
 export type NumericArray =
   | Float32Array
@@ -23,16 +25,6 @@ export const OUTSIDE_NONZERO_LABEL = -1;
 
 export function voxelCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
-}
-
-function stridesOf(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d];
-  }
-  return strides;
 }
 
 function checkLength(array: ArrayLike<number>, shape: readonly number[], what: string): void {

@@ -142,7 +142,8 @@ export function parseFingerprint(json: unknown, source: string): DatasetFingerpr
   return fp;
 }
 
-async function readJson(file: string): Promise<unknown> {
+/** A JSON file's value; an unreadable file or invalid JSON is a UserError naming the file. */
+export async function readJson(file: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');

@@ -19,7 +19,12 @@ export interface NiftiImage {
   header: NiftiHeader;
 }
 
-const ARRAY_TYPES: Record<NiftiDtype, new (buffer: ArrayBuffer, byteOffset: number, length: number) => VoxelArray> = {
+interface VoxelArrayConstructor {
+  new (length: number): VoxelArray;
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): VoxelArray;
+}
+
+export const VOXEL_ARRAYS: Record<NiftiDtype, VoxelArrayConstructor> = {
   uint8: Uint8Array,
   int8: Int8Array,
   int16: Int16Array,
@@ -55,23 +60,43 @@ export function decodeNifti(fileBytes: Uint8Array, name: string): NiftiImage {
     throw err;
   }
   const { header, voxOffset, littleEndian } = parsed;
-  const { bytes: nbytes, count } = voxelExtent(header);
+  const { bytes: nbytes } = voxelExtent(header);
   if (voxOffset + nbytes > bytes.byteLength) {
     throw new UserError(`${name}: truncated or corrupt: the header declares ${nbytes} bytes of voxels at offset ${voxOffset}, the file holds ${bytes.byteLength - voxOffset}`);
   }
+  // a fresh, aligned copy: the voxels may start at any offset
+  return imageFromVoxelBytes(bytes.slice(voxOffset, voxOffset + nbytes), header, littleEndian);
+}
+
+/**
+ * The image whose voxels are `raw` (a fresh, exactly sized buffer it takes over: big-endian data is swapped in
+ * place), scaled by scl_slope/scl_inter as nibabel does. Shared by decodeNifti and src/io/nifti.ts readNifti.
+ */
+export function imageFromVoxelBytes(raw: Uint8Array, header: NiftiHeader, littleEndian: boolean): NiftiImage {
   const width = NIFTI_DTYPES[header.datatype].bytes;
-  // a fresh, aligned copy: the voxels may start at any offset, and big-endian data is swapped in place
-  const raw = bytes.slice(voxOffset, voxOffset + nbytes);
   if (!littleEndian && width > 1) for (let i = 0; i < raw.length; i += width) raw.subarray(i, i + width).reverse();
-  let data = new ARRAY_TYPES[header.datatype](raw.buffer, 0, count);
+  let data = new VOXEL_ARRAYS[header.datatype](raw.buffer, raw.byteOffset, raw.byteLength / width);
   const scl = scaling(header);
   if (scl) {
-    const scaled = new Float32Array(count);
-    for (let i = 0; i < count; i++) scaled[i] = data[i] * scl.slope + scl.inter;
+    const scaled = new Float32Array(data.length);
+    for (let i = 0; i < data.length; i++) scaled[i] = data[i] * scl.slope + scl.inter;
     data = scaled;
   }
   const nSpatial = Math.min(header.dims.length, 3);
   return { data, shape: [...header.dims].reverse(), spacing: header.pixdim.slice(1, nSpatial + 1).reverse(), affine: headerAffine(header), header };
+}
+
+/**
+ * The uncompressed file of `voxels` (already of the stored dtype) with NIfTI `dims` and the geometry of `like`.
+ * Axes `like` does not have (a channel axis added to a 3D reference) get pixdim 1.
+ */
+export function niftiFileBytes(voxels: VoxelArray, dims: readonly number[], like: NiftiHeader, dtype: NiftiDtype): Uint8Array {
+  const pixdim = [...like.pixdim.slice(0, like.dims.length + 1), 1, 1, 1, 1, 1, 1, 1].slice(0, 8);
+  const headerBytes = serializeHeader({ ...like, dims: [...dims], pixdim, ...storedValueFields(dtype) });
+  const file = new Uint8Array(headerBytes.byteLength + voxels.byteLength);
+  file.set(headerBytes);
+  file.set(new Uint8Array(voxels.buffer, voxels.byteOffset, voxels.byteLength), headerBytes.byteLength);
+  return file;
 }
 
 function dtypeOf(data: Uint8Array | Int16Array | Float32Array): NiftiDtype {
@@ -89,11 +114,7 @@ export function encodeNifti(data: Uint8Array | Int16Array | Float32Array, shape:
   if (dims.length !== nSpatial || like.dims.slice(0, nSpatial).some((d, i) => d !== dims[i])) {
     throw new Error(`encodeNifti: shape [${shape.join(', ')}] does not match the reference header's [${like.dims.slice(0, nSpatial).reverse().join(', ')}]`);
   }
-  const pixdim = [...like.pixdim.slice(0, like.dims.length + 1), 1, 1, 1, 1, 1, 1, 1].slice(0, 8);
-  const headerBytes = serializeHeader({ ...like, dims, pixdim, ...storedValueFields(dtypeOf(data)) });
-  const file = new Uint8Array(headerBytes.byteLength + data.byteLength);
-  file.set(headerBytes);
-  file.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), headerBytes.byteLength);
+  const file = niftiFileBytes(data, dims, like, dtypeOf(data));
   // mtime 0: the same volume always gives the same bytes
   return options.gzip ? gzipSync(file, { level: 6, mtime: 0 }) : file;
 }

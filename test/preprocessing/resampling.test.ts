@@ -5,7 +5,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { computeNewShape } from '../../src/planning/experiment-planner.js';
-import { interpolationMatrix, resampleData, resampleSeg, resampleToShape } from '../../src/preprocessing/resampling.js';
+import { resampleData, resampleSeg, resampleToShape } from '../../src/preprocessing/resampling.js';
+import { interpolationMatrix } from '../../src/portable/interpolation.js';
 import { tensor, tidy } from '../../src/torch/index.js';
 import { REFERENCE_PYTHON, pythonUnavailable } from '../io/reference-python.js';
 
