@@ -3,11 +3,12 @@
  * background worker, the real trainStep) against one nnU-Net training iteration in plain PyTorch
  * (/work/shared/reference/torch_ref_step.py for PlainConvUNet plans, bench/reference/resenc_ref_step.py for
  * ResidualEncoderUNet ones) on the same plans.json, for the Dataset004_Hippocampus nnUNetPlans 3d_fullres and 2d
- * plans and the nnUNetResEncUNetPlans (ResEncUNetPlanner) 3d_fullres plan, at the same thread count. Each run is a fresh process (so peak RSS is per run) that takes one untimed warm-up
- * iteration and then times a few; runs alternate A B A B. The plan-and-preprocess result is cached in
- * bench/out/training/ so that reruns skip it.
+ * plans and the nnUNetResEncUNetPlans (ResEncUNetPlanner) 3d_fullres plan, and the demo's own step (`nnunet demo`'s
+ * generated dataset, seed 12345: 3d_fullres patch [20, 40, 40], batch 2), at the same thread count. Each run is a fresh process (so peak RSS is per run) that takes one untimed warm-up
+ * iteration and then times a few; runs alternate A B A B. The plan-and-preprocess results are cached in
+ * bench/out/training/ (and bench/out/training-demo/) so that reruns skip them.
  * usage: node --import tsx bench/training/train-step.bench.ts [--rounds 2] [--iters-3d 3] [--iters-2d 2] [--threads 2]
- *        [--python /usr/bin/python3] [--plans nnUNetPlans,nnUNetResEncUNetPlans]
+ *        [--python /usr/bin/python3] [--plans nnUNetPlans,nnUNetResEncUNetPlans,demo]
  * Reference (from the brief): nnU-Net v2 (PyTorch 1.13, 2 threads, 2-core machine) takes 8.5 s per 3d_fullres
  * iteration at this plan, with 0.001 s data wait and 2.4 GB peak RSS.
  */
@@ -30,18 +31,36 @@ const NAME = 'Dataset004_Hippocampus';
 const source = path.resolve(repo, '../shared/data', NAME);
 const REF_SCRIPT = path.resolve(repo, '../shared/reference/torch_ref_step.py');
 const RESENC_REF_SCRIPT = path.join(repo, 'bench/reference/resenc_ref_step.py');
-const cache = path.join(repo, 'bench/out/training');
-const rawDir = path.join(cache, 'raw');
-const preprocessedDatasetDir = path.join(cache, 'preprocessed', NAME);
-const DONE_MARKER = path.join(cache, 'preprocessed.done');
 const CONFIGURATIONS = ['3d_fullres', '2d'] as const;
+
+/** A dataset the bench plans and preprocesses once (cached under `cache`). */
+interface BenchDataset {
+  name: string;
+  cache: string;
+  /** Writes the raw dataset into rawDir/name. */
+  makeRaw(rawDir: string): Promise<void>;
+}
+const HIPPOCAMPUS: BenchDataset = { name: NAME, cache: path.join(repo, 'bench/out/training'), makeRaw: (rawDir) => linkRawDataset(source, rawDir) };
+// `nnunet demo`'s generated data with its default seed: the planner gives 3d_fullres patch [20, 40, 40], batch 2
+const DEMO: BenchDataset = {
+  name: 'Dataset901_Synthetic',
+  cache: path.join(repo, 'bench/out/training-demo'),
+  makeRaw: async (rawDir) => {
+    const { generateSyntheticDataset } = await import('../../src/cli/demo/synthetic-dataset.js');
+    await generateSyntheticDataset({ rawDir, seed: 12345 });
+  },
+};
+const preprocessedDir = (d: BenchDataset) => path.join(d.cache, 'preprocessed', d.name);
+
 /** What is timed per plans file, with the planner that makes it and the PyTorch reference step for its network. */
 const PLAN_SETS = [
-  { plans: 'nnUNetPlans', planner: 'ExperimentPlanner', reference: REF_SCRIPT, configurations: CONFIGURATIONS },
+  { id: 'nnUNetPlans', dataset: HIPPOCAMPUS, plans: 'nnUNetPlans', planner: 'ExperimentPlanner', reference: REF_SCRIPT, configurations: CONFIGURATIONS },
   // ResEncUNetPlanner keeps the default's 5 % batch cap (batch 7 here, as nnUNetPlans); the M/L/XL presets lift it
   // (batch 58/148 for this small dataset), which is far beyond a CPU bench
-  { plans: 'nnUNetResEncUNetPlans', planner: 'ResEncUNetPlanner', reference: RESENC_REF_SCRIPT, configurations: ['3d_fullres'] },
+  { id: 'nnUNetResEncUNetPlans', dataset: HIPPOCAMPUS, plans: 'nnUNetResEncUNetPlans', planner: 'ResEncUNetPlanner', reference: RESENC_REF_SCRIPT, configurations: ['3d_fullres'] },
+  { id: 'demo', dataset: DEMO, plans: 'nnUNetPlans', planner: 'ExperimentPlanner', reference: REF_SCRIPT, configurations: ['3d_fullres'] },
 ] as const;
+type PlanSet = (typeof PLAN_SETS)[number];
 
 const ChildResult = z.object({
   sPerIter: z.array(z.number()),
@@ -56,7 +75,7 @@ const RefResult = z.object({ s_per_iter: z.number(), all: z.array(z.number()), t
 const RefRss = z.object({ maxrss_kb: z.number() });
 
 /** One nnunet-ts run: setup as the trainer does it, one warm-up iteration, then `iters` timed ones. */
-async function child(plansName: string, configuration: string, iters: number, threads: number): Promise<void> {
+async function child(preprocessedDatasetDir: string, plansName: string, configuration: string, iters: number, threads: number): Promise<void> {
   const { setNumThreads, optim } = await import('../../src/torch/index.js');
   const { loadSetup } = await import('../../src/training/trainer.js');
   const { trainStep } = await import('../../src/training/train-step.js');
@@ -112,32 +131,34 @@ async function child(plansName: string, configuration: string, iters: number, th
   console.log(JSON.stringify(out));
 }
 
-/** Raw dataset as hard links (the dataset layer refuses symlinks), then plan-and-preprocess 2d + 3d_fullres, once. */
-async function ensurePreprocessed(): Promise<void> {
-  if (existsSync(DONE_MARKER)) {
-    console.error(`using the cached preprocessed data in ${path.relative(repo, cache)}`);
+/** The raw dataset, then plan-and-preprocess of the plan sets' configurations, once per dataset. */
+async function ensurePreprocessed(dataset: BenchDataset, sets: readonly PlanSet[]): Promise<void> {
+  const done = path.join(dataset.cache, 'preprocessed.done');
+  if (existsSync(done)) {
+    console.error(`using the cached preprocessed data in ${path.relative(repo, dataset.cache)}`);
     return;
   }
-  await rm(cache, { recursive: true, force: true });
-  await linkRawDataset(source, rawDir);
+  await rm(dataset.cache, { recursive: true, force: true });
+  const rawDir = path.join(dataset.cache, 'raw');
+  await dataset.makeRaw(rawDir);
   const { planAndPreprocess } = await import('../../src/preprocessing/plan-and-preprocess.js');
   const t0 = performance.now();
   // the ResEnc presets reuse the default plans' preprocessed data, so their second pass only writes the plans
-  for (const set of PLAN_SETS) {
+  for (const set of sets) {
     await planAndPreprocess({
-      datasetId: NAME,
-      dirs: { raw: rawDir, preprocessed: path.dirname(preprocessedDatasetDir) },
+      datasetId: dataset.name,
+      dirs: { raw: rawDir, preprocessed: path.dirname(preprocessedDir(dataset)) },
       planner: set.planner,
       configurations: [...set.configurations],
       numProcesses: 2,
     });
   }
-  console.error(`plan-and-preprocess: ${((performance.now() - t0) / 1000).toFixed(1)} s (cached for reruns)`);
-  await writeFile(DONE_MARKER, new Date().toISOString());
+  console.error(`plan-and-preprocess ${dataset.name}: ${((performance.now() - t0) / 1000).toFixed(1)} s (cached for reruns)`);
+  await writeFile(done, new Date().toISOString());
 }
 
-function runNnunetTs(plansName: string, configuration: string, iters: number, threads: number): ChildResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', here, '--child', plansName, configuration, String(iters), String(threads)], {
+function runNnunetTs(set: PlanSet, configuration: string, iters: number, threads: number): ChildResult {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', here, '--child', preprocessedDir(set.dataset), set.plans, configuration, String(iters), String(threads)], {
     encoding: 'utf8',
     maxBuffer: 16 << 20,
     env: { ...process.env, NNUNET_NUM_THREADS: String(threads) },
@@ -152,8 +173,10 @@ sys.argv = sys.argv[1:]
 runpy.run_path(sys.argv[0], run_name='__main__')
 print(json.dumps({'maxrss_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))`;
 
-function runTorch(python: string, script: string, plansName: string, configuration: string, iters: number, threads: number): { ref: z.infer<typeof RefResult>; maxRssMB: number } {
-  const plans = path.join(preprocessedDatasetDir, `${plansName}.json`);
+function runTorch(python: string, set: PlanSet, configuration: string, iters: number, threads: number): { ref: z.infer<typeof RefResult>; maxRssMB: number } {
+  const script = set.reference;
+  const plansName = set.plans;
+  const plans = path.join(preprocessedDir(set.dataset), `${plansName}.json`);
   const args = ['-c', RSS_WRAPPER, script, plans, configuration, '3', '1', String(iters), String(threads)];
   const r = spawnSync(python, args, { encoding: 'utf8', env: { ...userEnvironment(), OMP_NUM_THREADS: String(threads) } });
   if (r.status !== 0) throw new Error(`${python} ${path.basename(script)} ${plansName} ${configuration} failed (${r.status ?? r.signal}): ${r.stderr}`);
@@ -169,7 +192,7 @@ async function main(): Promise<void> {
       'iters-2d': { type: 'string', default: '2' },
       threads: { type: 'string', default: '2' },
       python: { type: 'string', default: '/usr/bin/python3' },
-      plans: { type: 'string', default: PLAN_SETS.map((p) => p.plans).join(',') },
+      plans: { type: 'string', default: PLAN_SETS.map((p) => p.id).join(',') },
     },
   });
   const opts = z
@@ -182,7 +205,7 @@ async function main(): Promise<void> {
       plans: z.string().transform((v) => v.split(',')),
     })
     .parse(values);
-  const sets = PLAN_SETS.filter((p) => opts.plans.includes(p.plans));
+  const sets = PLAN_SETS.filter((p) => opts.plans.includes(p.id));
   if (!existsSync(source)) {
     console.log(`skipped: ${source} not found`);
     return;
@@ -191,7 +214,7 @@ async function main(): Promise<void> {
   if (torchMissing) console.log(`PyTorch side skipped: ${opts.python} or its torch module is absent`);
   if (!existsSync(REF_SCRIPT)) console.log(`PyTorch side skipped: ${REF_SCRIPT} not found`);
   const withTorch = !torchMissing && existsSync(REF_SCRIPT);
-  await ensurePreprocessed();
+  for (const dataset of new Set(sets.map((s) => s.dataset))) await ensurePreprocessed(dataset, sets.filter((s) => s.dataset === dataset));
 
   const loadBefore = os.loadavg();
   const rows: string[] = [];
@@ -201,15 +224,15 @@ async function main(): Promise<void> {
     const ts: ChildResult[] = [];
     const torch: { ref: z.infer<typeof RefResult>; maxRssMB: number }[] = [];
     for (let round = 1; round <= opts.rounds; round++) {
-      ts.push(runNnunetTs(set.plans, configuration, iters, opts.threads));
-      if (withTorch) torch.push(runTorch(opts.python, set.reference, set.plans, configuration, iters, opts.threads));
-      console.error(`${set.plans} ${configuration}: round ${round}/${opts.rounds} done`);
+      ts.push(runNnunetTs(set, configuration, iters, opts.threads));
+      if (withTorch) torch.push(runTorch(opts.python, set, configuration, iters, opts.threads));
+      console.error(`${set.id} ${configuration}: round ${round}/${opts.rounds} done`);
     }
     const a = median(ts.flatMap((r) => r.sPerIter));
     const waitS = ts.reduce((s, r) => s + r.waitS, 0);
     const wait = `${(waitS / ts.reduce((s, r) => s + r.sPerIter.length, 0)).toFixed(3)} s (${((100 * waitS) / ts.reduce((s, r) => s + r.totalS, 0)).toFixed(2)} %)`;
     const rssA = Math.max(...ts.map((r) => r.maxRssMB));
-    const shape = `${set.plans} ${configuration}, batch ${ts[0].batchSize}, patch [${ts[0].patchSize.join(', ')}]`;
+    const shape = `${set.dataset.name} ${set.plans} ${configuration}, batch ${ts[0].batchSize}, patch [${ts[0].patchSize.join(', ')}]`;
     if (withTorch) {
       const b = median(torch.flatMap((r) => r.ref.all));
       const rssB = Math.max(...torch.map((r) => r.maxRssMB));
@@ -217,7 +240,7 @@ async function main(): Promise<void> {
     } else rows.push(`| ${shape} | ${a.toFixed(2)} | – | – | ${wait} | ${rssA.toFixed(0)} | – | – |`);
   }
   const loadAfter = os.loadavg();
-  console.log(`${NAME}, ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ${opts.threads} threads each side, ` +
+  console.log(`${[...new Set(sets.map((s) => s.dataset.name))].join(' + ')}, ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ${opts.threads} threads each side, ` +
     `${opts.rounds} rounds of fresh processes alternated A B A B, each one warm-up + ${opts['iters-3d']} (3d) / ${opts['iters-2d']} (2d) timed iterations`);
   console.log(`load average before ${loadBefore.map((v) => v.toFixed(2)).join(' ')}, after ${loadAfter.map((v) => v.toFixed(2)).join(' ')}`);
   console.log('nnunet-ts: real BatchLoader (1 worker) + trainStep; PyTorch: torch_ref_step.py (PlainConvUNet) or resenc_ref_step.py (ResEnc) on a fixed random batch (no data loading)');
@@ -228,5 +251,5 @@ async function main(): Promise<void> {
   console.log('| nnU-Net v2 3d_fullres (brief, PyTorch 1.13, 2 threads) | | 8.5 | | 0.001 s (0.01 %) | | 2400 | |');
 }
 
-if (process.argv[2] === '--child') await child(process.argv[3], process.argv[4], Number(process.argv[5]), Number(process.argv[6]));
+if (process.argv[2] === '--child') await child(process.argv[3], process.argv[4], process.argv[5], Number(process.argv[6]), Number(process.argv[7]));
 else await main();

@@ -1,8 +1,12 @@
 // The op table: each binding forwards its arguments to one libtorch function. No logic beyond argument mapping.
 #include <ATen/ScalarOps.h>
+#include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
 #include <unordered_map>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "common.h"
 
@@ -387,10 +391,84 @@ OP(SetNumThreads) {
   NT_CATCH
 }
 OP(GetNumThreads) { return Napi::Number::New(info.Env(), at::get_num_threads()); }
+// Hands the heap's free pages back to the system (glibc), so that buffers freed by one phase (an epoch, a case) do
+// not stay resident; elsewhere a no-op.
+OP(MallocTrim) {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+  return info.Env().Undefined();
+}
 OP(ManualSeed) {
   NT_TRY torch::manual_seed(static_cast<uint64_t>(ARG_INT(0)));
   return info.Env().Undefined();
   NT_CATCH
+}
+
+// ---- mixed precision and cuDNN ----
+// Autocast state is per thread and per device type. libtorch 2.4 made its calls generic over the device type and
+// deprecated the per-device ones that 1.13 has: the one place where the binding follows the linked version.
+static at::DeviceType autocastDevice(const Napi::Value& v) {
+  auto name = v.As<Napi::String>().Utf8Value();
+  if (name == "cpu") return at::kCPU;
+  if (name == "cuda") return at::kCUDA;
+  throw std::invalid_argument("autocast device type must be cpu or cuda, got " + name);
+}
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+static bool autocastEnabled(at::DeviceType d) { return at::autocast::is_autocast_enabled(d); }
+static at::ScalarType autocastDtype(at::DeviceType d) { return at::autocast::get_autocast_dtype(d); }
+static void setAutocast(at::DeviceType d, bool enabled, at::ScalarType dtype) {
+  at::autocast::set_autocast_dtype(d, dtype);
+  at::autocast::set_autocast_enabled(d, enabled);
+}
+#else
+static bool autocastEnabled(at::DeviceType d) { return d == at::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled(); }
+static at::ScalarType autocastDtype(at::DeviceType d) {
+  return d == at::kCUDA ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+}
+static void setAutocast(at::DeviceType d, bool enabled, at::ScalarType dtype) {
+  if (d == at::kCUDA) {
+    at::autocast::set_autocast_gpu_dtype(dtype);
+    at::autocast::set_enabled(enabled);
+  } else {
+    at::autocast::set_autocast_cpu_dtype(dtype);
+    at::autocast::set_cpu_enabled(enabled);
+  }
+}
+#endif
+// [enabled, dtype] of a device type's autocast on this thread
+OP(AutocastState) {
+  NT_TRY
+  auto d = autocastDevice(info[0]);
+  auto out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, Napi::Boolean::New(info.Env(), autocastEnabled(d)));
+  out.Set(1u, Napi::String::New(info.Env(), dtypeName(autocastDtype(d))));
+  return out;
+  NT_CATCH
+}
+OP(SetAutocast) {
+  NT_TRY setAutocast(autocastDevice(info[0]), ARG_BOOL(1), dtypeArg(info[2]));
+  return info.Env().Undefined();
+  NT_CATCH
+}
+OP(AutocastIncrementNesting) { return Napi::Number::New(info.Env(), at::autocast::increment_nesting()); }
+OP(AutocastDecrementNesting) { return Napi::Number::New(info.Env(), at::autocast::decrement_nesting()); }
+OP(AutocastClearCache) {
+  at::autocast::clear_cache();
+  return info.Env().Undefined();
+}
+// [benchmark, deterministic]. TF32 is left at PyTorch's defaults; its getters changed shape in 2.x.
+OP(CudnnFlags) {
+  auto& ctx = at::globalContext();
+  auto out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, Napi::Boolean::New(info.Env(), ctx.benchmarkCuDNN()));
+  out.Set(1u, Napi::Boolean::New(info.Env(), ctx.deterministicCuDNN()));
+  return out;
+}
+OP(SetCudnnFlags) {
+  at::globalContext().setBenchmarkCuDNN(ARG_BOOL(0));
+  at::globalContext().setDeterministicCuDNN(ARG_BOOL(1));
+  return info.Env().Undefined();
 }
 
 void registerOps(Napi::Env env, Napi::Object exports) {
@@ -417,7 +495,9 @@ void registerOps(Napi::Env env, Napi::Object exports) {
       {"setRequiresGrad", SetRequiresGrad}, {"backward", Backward}, {"grad", Grad},             {"setGrad", SetGrad},
       {"setGradEnabled", SetGradEnabled}, {"isGradEnabled", IsGradEnabled}, {"cudaIsAvailable", CudaIsAvailable},
       {"cudaDeviceCount", CudaDeviceCount}, {"setNumThreads", SetNumThreads}, {"getNumThreads", GetNumThreads},
-      {"manualSeed", ManualSeed}};
+      {"manualSeed", ManualSeed}, {"mallocTrim", MallocTrim}, {"autocastState", AutocastState}, {"setAutocast", SetAutocast},
+      {"autocastIncrementNesting", AutocastIncrementNesting}, {"autocastDecrementNesting", AutocastDecrementNesting},
+      {"autocastClearCache", AutocastClearCache}, {"cudnnFlags", CudnnFlags}, {"setCudnnFlags", SetCudnnFlags}};
   for (const auto& [name, fn] : table) exports.Set(name, Napi::Function::New(env, fn, name));
   exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
 }

@@ -47,9 +47,7 @@ export function logitsToOriginal(
     const currentSpacing = configuration.spacing.length === croppedShape.length ? configuration.spacing : [originalSpacing[0], ...configuration.spacing];
     const resampled = resampleToShape(logits.float(), croppedShape, currentSpacing, originalSpacing, configuration.resampling_fn_probabilities_kwargs);
     const probabilities = labels.toProbabilities(resampled, 0);
-    // the label values written, not the heads, decide the type (regions: fewer heads than labels is possible)
-    const dtype = Math.max(K - 1, ...labels.allLabels) <= 255 ? 'uint8' : 'int16';
-    const segmentation = zeros(properties.shape_before_cropping, dtype);
+    const segmentation = zeros(properties.shape_before_cropping, segmentationDtype(K, labels));
     cropBox(segmentation, properties.bbox_used_for_cropping, 0).copy_(labels.toSegmentation(probabilities, 'probabilities', 0));
     const back = plans.transpose_backward;
     const result: OriginalSpacePrediction = { segmentation: segmentation.permute(back).contiguous(), probabilities: null };
@@ -61,6 +59,42 @@ export function logitsToOriginal(
       result.probabilities = full.permute([0, ...back.map((a) => a + 1)]).contiguous();
     }
     return result;
+  });
+}
+
+// the label values written, not the heads, decide the type (regions: fewer heads than labels is possible)
+function segmentationDtype(numHeads: number, labels: LabelManager): 'uint8' | 'int16' {
+  return Math.max(numHeads - 1, ...labels.allLabels) <= 255 ? 'uint8' : 'int16';
+}
+
+/** Whether logits of `preprocessedShape` can go through segmentationFromSlabs: they need no resampling. */
+export function canExportInSlabs(preprocessedShape: readonly number[], properties: ExportProperties): boolean {
+  const cropped = properties.shape_after_cropping_and_before_resampling;
+  return cropped.length === preprocessedShape.length && cropped.every((s, i) => s === preprocessedShape[i]);
+}
+
+/**
+ * logitsToOriginal's labels without its probabilities, from logits that arrive in slabs along the first axis
+ * (forEachLogitSlab's `emit`): each slab gets the softmax (sigmoid) and argmax (painting) of its rows, so only one
+ * slab of K maps exists at a time instead of the whole volume's, and the labels are the same. For logits that need
+ * no resampling (canExportInSlabs): a resize mixes rows across slabs.
+ */
+export function segmentationFromSlabs(
+  produce: (emit: (start: number, slab: Tensor) => void) => void,
+  numHeads: number,
+  properties: ExportProperties,
+  plans: Plans,
+  labels: LabelManager = plainLabels(numHeads),
+): Tensor {
+  return tidy(() => {
+    const segmentation = zeros(properties.shape_before_cropping, segmentationDtype(numHeads, labels));
+    const box = cropBox(segmentation, properties.bbox_used_for_cropping, 0);
+    produce((start, slab) =>
+      tidy(() => {
+        box.slice(0, start, start + slab.size(1)).copy_(labels.toSegmentation(labels.toProbabilities(slab, 0), 'probabilities', 0));
+      }),
+    );
+    return segmentation.permute(plans.transpose_backward).contiguous();
   });
 }
 

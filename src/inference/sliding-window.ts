@@ -1,7 +1,10 @@
 // Sliding-window inference over a whole preprocessed case: overlapping tiles, batched through the network (with
-// mirroring test-time augmentation), weighted by the Gaussian importance map and accumulated into one float32 buffer
-// on the CPU, so memory is bounded by the output plus one batch of tiles.
-import { type Device, type Tensor, noGrad, stack, tidy, zeros } from '../torch/index.js';
+// mirroring test-time augmentation), weighted by the Gaussian importance map and accumulated in float32 on the CPU.
+// Tiles are visited with the first spatial axis slowest, so rows along it are final once the window has passed
+// them: the accumulator only spans one window of rows, and finished rows leave as slabs. Memory is bounded by the
+// output (or by what the slab consumer keeps) plus one window of rows and one batch of tiles.
+import { mirrorCombinations } from '../portable/sliding-window.js';
+import { type Device, type Tensor, ampDefault, configureCudnn, empty, maybeAutocast, noGrad, stack, tidy, zeros } from '../torch/index.js';
 import { gaussianImportanceMap } from './gaussian.js';
 import { padToTile, slidingWindowSteps, tileOrigins } from './tiles.js';
 
@@ -23,23 +26,16 @@ export interface SlidingWindowOptions {
   tileBatchSize?: number;
   /** Where the network runs (it must already be there). Default 'cpu'. */
   device?: Device;
+  /** Forward passes under autocast (float16 on CUDA), as upstream's predictor. Default: on for CUDA, off for CPU. */
+  amp?: boolean;
+  /** cuDNN's deterministic algorithms instead of benchmarking (CUDA only). Default false. */
+  deterministic?: boolean;
   /** Called after each batch with the number of tiles done and the total. */
   onBatch?: (done: number, total: number) => void;
 }
 
-/** Every non-empty subset of `axes`, smallest first (itertools.combinations order, as nnU-Net). */
-export function mirrorCombinations(axes: readonly number[]): number[][] {
-  const out: number[][] = [];
-  const choose = (k: number, start: number, prefix: number[]): void => {
-    if (prefix.length === k) {
-      out.push(prefix);
-      return;
-    }
-    for (let i = start; i < axes.length; i++) choose(k, i + 1, [...prefix, axes[i]]);
-  };
-  for (let k = 1; k <= axes.length; k++) choose(k, 0, []);
-  return out;
-}
+/** Rows per emitted slab: bounds what a consumer's per-slab work (softmax, argmax) allocates. */
+const SLAB_ROWS = 16;
 
 function logitsOf(network: SegmentationNetwork, x: Tensor): Tensor {
   const out = network.forward(x);
@@ -75,6 +71,19 @@ export function predictWithMirroring(network: SegmentationNetwork, tiles: Tensor
  * every slice along the first spatial axis.
  */
 export function predictSlidingWindow(network: SegmentationNetwork, data: Tensor, options: SlidingWindowOptions): Tensor {
+  return tidy(() => {
+    const out = empty([options.numClasses, ...data.shape.slice(1)]);
+    forEachLogitSlab(network, data, options, (start, slab) => out.slice(1, start, start + slab.size(1)).copy_(slab));
+    return out;
+  });
+}
+
+/**
+ * The sliding window's logits in slabs along the first spatial axis, in order: `emit(start, slab)` gets rows
+ * [start, start + rows) of what predictSlidingWindow returns, as [K, rows, ...other spatial axes] (float32, CPU,
+ * the same values bit for bit). The slab is freed after emit returns.
+ */
+export function forEachLogitSlab(network: SegmentationNetwork, data: Tensor, options: SlidingWindowOptions, emit: (start: number, slab: Tensor) => void): void {
   const { patchSize, numClasses, stepSize = 0.5, mirrorAxes = [], tileBatchSize = 1, device = 'cpu' } = options;
   const spatial = data.shape.slice(1);
   const sliceAxes = spatial.length - patchSize.length;
@@ -82,8 +91,10 @@ export function predictSlidingWindow(network: SegmentationNetwork, data: Tensor,
     throw new RangeError(`data [${data.shape.join(', ')}] must be [C, ...spatial] with ${patchSize.length} or ${patchSize.length + 1} spatial axes for patch [${patchSize.join(', ')}]`);
   }
   if (!Number.isInteger(tileBatchSize) || tileBatchSize < 1) throw new RangeError(`tile batch size must be a positive integer, got ${tileBatchSize}`);
+  const amp = options.amp ?? ampDefault(device);
+  configureCudnn(device, { deterministic: options.deterministic });
   network.eval();
-  return noGrad(() =>
+  noGrad(() =>
     tidy(() => {
       // In 2D mode the slice axis gets a window of 1: never padded, one tile row per slice.
       const window = [...spatial.slice(0, sliceAxes).map(() => 1), ...patchSize];
@@ -96,30 +107,57 @@ export function predictSlidingWindow(network: SegmentationNetwork, data: Tensor,
       const origins = tileOrigins(steps);
       const gaussianCpu = gaussianImportanceMap(patchSize);
       const gaussian = gaussianCpu.to(device);
-      const logits = zeros([numClasses, ...pad.shape]);
-      const weights = zeros(pad.shape);
+      // rows [base, base + rows) of the padded volume along the first axis
+      const rows = window[0];
+      const logits = zeros([numClasses, rows, ...pad.shape.slice(1)]);
+      const weights = zeros([rows, ...pad.shape.slice(1)]);
+      let base = 0;
       const region = (t: Tensor, origin: number[], offset: number) =>
-        origin.reduce((view, o, a) => view.slice(a + offset, o, o + window[a]), t);
+        origin.reduce((view, o, a) => view.slice(a + offset, a === 0 ? o - base : o, (a === 0 ? o - base : o) + window[a]), t);
+      // rows before `next` are final: emit them (in slabs of at most SLAB_ROWS, without the padding) and move the
+      // window up to `next`, shifting the rows still open to its start
+      const advance = (next: number) => {
+        const done = Math.min(next, base + rows) - base;
+        const end = Math.min(base + done, pad.before[0] + spatial[0]);
+        for (let lo = Math.max(base, pad.before[0]); lo < end; lo += SLAB_ROWS) {
+          tidy(() => {
+            const hi = Math.min(lo + SLAB_ROWS, end);
+            const slab = logits.slice(1, lo - base, hi - base).div(weights.slice(0, lo - base, hi - base));
+            const cropped = spatial.slice(1).reduce((view, size, a) => view.slice(a + 2, pad.before[a + 1], pad.before[a + 1] + size), slab);
+            emit(lo - pad.before[0], cropped.contiguous());
+          });
+        }
+        // row by row upwards: each row is read before anything writes it, and no copy overlaps itself
+        tidy(() => {
+          for (let r = 0; r + done < rows; r++) {
+            logits.select(1, r).copy_(logits.select(1, r + done));
+            weights.select(0, r).copy_(weights.select(0, r + done));
+          }
+          logits.slice(1, rows - done, rows).zero_();
+          weights.slice(0, rows - done, rows).zero_();
+        });
+        base += done;
+      };
 
       for (let start = 0; start < origins.length; start += tileBatchSize) {
         tidy(() => {
           const batchOrigins = origins.slice(start, start + tileBatchSize);
-          const tiles = stack(batchOrigins.map((o) => region(padded, o, 1).reshape([data.size(0), ...patchSize])));
-          const prediction = predictWithMirroring(network, tiles, mirrorAxes);
+          const tiles = stack(batchOrigins.map((o) => o.reduce((view, v, a) => view.slice(a + 1, v, v + window[a]), padded).reshape([data.size(0), ...patchSize])));
+          const prediction = maybeAutocast(device, amp, () => predictWithMirroring(network, tiles, mirrorAxes));
           const expected = [batchOrigins.length, numClasses, ...patchSize];
           if (prediction.shape.join() !== expected.join()) {
             throw new Error(`network returned [${prediction.shape.join(', ')}] for tiles [${tiles.shape.join(', ')}], expected [${expected.join(', ')}]`);
           }
           const weighted = prediction.mul_(gaussian).to('cpu');
           batchOrigins.forEach((o, b) => {
+            if (o[0] > base) advance(o[0]);
             region(logits, o, 1).add_(weighted.select(0, b).reshape([numClasses, ...window]));
             region(weights, o, 0).add_(gaussianCpu.reshape(window));
           });
         });
         options.onBatch?.(Math.min(start + tileBatchSize, origins.length), origins.length);
       }
-      logits.div_(weights);
-      return spatial.reduce((view, size, a) => view.slice(a + 1, pad.before[a], pad.before[a] + size), logits).contiguous();
+      advance(pad.shape[0]);
     }),
   );
 }

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { loadPth, savePth } from '../torch/serialization/pth-file.js';
 import { type PyValue, pyFloat, pyOrderedDict, pyTuple } from '../torch/serialization/py-values.js';
 import { Tensor, optim } from '../torch/index.js';
+import type { GradScalerState } from '../training/amp/grad-scaler.js';
 
 /** The settings that shape the LR schedule and the data a resumed run continues on. */
 export type ScheduleSettings = {
@@ -17,6 +18,11 @@ export type ScheduleSettings = {
   configuration: string;
   fold: number | 'all';
   seed: number;
+  /**
+   * Ranks of the run (the global batch is split over them, so the data stream depends on it). Read as 1 from
+   * checkpoints written before it existed; optional until every writer sets it.
+   */
+  world_size?: number;
 };
 
 export const SCHEDULE_KEYS: readonly (keyof ScheduleSettings)[] = [
@@ -28,6 +34,7 @@ export const SCHEDULE_KEYS: readonly (keyof ScheduleSettings)[] = [
   'configuration',
   'fold',
   'seed',
+  'world_size',
 ];
 
 /** The `nnunet_ts` field: everything a resume reads beyond nnU-Net's own fields. */
@@ -59,6 +66,8 @@ export interface CheckpointContent {
   /** null: the recipe allows no test-time mirroring (upstream writes None then) */
   mirrorAxes: number[] | null;
   resume: ResumeState;
+  /** The loss scaler of a mixed-precision run; null or absent without one (upstream writes None on CPU). */
+  gradScalerState?: GradScalerState | null;
 }
 
 function toPy(value: unknown): PyValue<Tensor> {
@@ -69,13 +78,18 @@ function toPy(value: unknown): PyValue<Tensor> {
   return value as PyValue<Tensor>;
 }
 
+// GradScaler.state_dict()'s Python types: the factors and the scale are floats, the interval and tracker ints
+function gradScalerToPy(s: GradScalerState): PyValue<Tensor> {
+  return { scale: pyFloat(s.scale), growth_factor: pyFloat(s.growth_factor), backoff_factor: pyFloat(s.backoff_factor), growth_interval: s.growth_interval, _growth_tracker: s._growth_tracker };
+}
+
 export async function saveCheckpoint(file: string, c: CheckpointContent): Promise<void> {
   const state = new Map<number, PyValue<Tensor>>();
   for (const [i, s] of c.optimizerState.state) state.set(i, s as PyValue<Tensor>);
   const value: PyValue<Tensor> = {
     network_weights: pyOrderedDict(Object.fromEntries(c.networkWeights)),
     optimizer_state: { state, param_groups: c.optimizerState.param_groups.map((g) => toPy(g)) },
-    grad_scaler_state: null,
+    grad_scaler_state: c.gradScalerState ? gradScalerToPy(c.gradScalerState) : null,
     logging: c.logging,
     _best_ema: c.bestEma === null ? null : pyFloat(c.bestEma),
     current_epoch: c.currentEpoch,
@@ -114,6 +128,7 @@ const scheduleSchema = z.object({
   configuration: z.string(),
   fold: z.union([z.number(), z.literal('all')]),
   seed: z.number(),
+  world_size: z.number().int().positive().default(1),
 });
 
 const resumeSchema = z.object({
@@ -145,7 +160,7 @@ export function resumeStateOf(checkpoint: CheckpointFile): ResumeState | null {
   if (!v1.success) return null;
   const trainer = typeof checkpoint.trainer_name === 'string' ? checkpoint.trainer_name : 'nnUNetTrainer';
   return {
-    schedule: { ...v1.data.schedule, trainer, seed: v1.data.seed },
+    schedule: { ...v1.data.schedule, trainer, seed: v1.data.seed, world_size: 1 },
     resume_iteration: v1.data.resume_iteration ?? 0,
     partial_train_loss_sum: v1.data.partial_train_loss_sum ?? 0,
     // format 1 had no divergence guard: every step it took was finite

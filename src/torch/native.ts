@@ -122,6 +122,15 @@ export interface NativeBinding {
   setNumThreads(n: number): void;
   getNumThreads(): number;
   manualSeed(seed: number): void;
+  mallocTrim(): void;
+  autocastState(deviceType: 'cpu' | 'cuda'): [boolean, string];
+  setAutocast(deviceType: 'cpu' | 'cuda', enabled: boolean, dtype: string): void;
+  autocastIncrementNesting(): number;
+  autocastDecrementNesting(): number;
+  autocastClearCache(): void;
+  /** [benchmark, deterministic] */
+  cudnnFlags(): [boolean, boolean];
+  setCudnnFlags(benchmark: boolean, deterministic: boolean): void;
 }
 
 /** Variables the engine set because the user had not. */

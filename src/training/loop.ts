@@ -4,13 +4,14 @@
 // at (epoch, iteration) continues on exactly the batches the uninterrupted run would have seen.
 import type { BatchLoader } from '../data/batch-loader.js';
 import type { SegmentationNetwork } from '../model/network-registry.js';
-import type { Device, optim } from '../torch/index.js';
+import { type Device, configureCudnn, type optim, releaseFreeMemory } from '../torch/index.js';
 import type { CheckpointKind, EpochMetrics, TrainingCallback, TrainingContext } from './callbacks/callback.js';
 import type { DiceCeOptions } from './loss/dice-ce.js';
 import type { StopRequest } from './stop-signal.js';
 import type { Strategy } from './strategy/strategy.js';
 import { maybeKillAt } from '../fault-injection.js';
 import { trainStep, validationStep } from './train-step.js';
+import type { GradScaler } from './amp/grad-scaler.js';
 
 export interface LoopState {
   /** The epoch to run next (or the one in progress when startIteration > 0). */
@@ -40,6 +41,13 @@ export interface LoopSetup {
   stop: StopRequest;
   /** Training stops after this many consecutive skipped steps. */
   maxNonFiniteSteps: number;
+  /**
+   * Mixed precision with this loss scaler (the trainer makes one on CUDA unless AMP is turned off: ampDefault): its
+   * skips are the loop's non-finite skips, counted in the same divergence streak. Absent or null: float32.
+   */
+  amp?: GradScaler | null;
+  /** cuDNN's deterministic algorithms instead of nnU-Net's benchmarking (CUDA only; slower). Default false. */
+  deterministic?: boolean;
   /** Global iteration indices whose loss is made NaN (test hook). */
   injectNonFinite: ReadonlySet<number>;
   /** Writes a checkpoint that resumes at `nextEpoch` with the loop state (mid-epoch when state.startIteration > 0). */
@@ -68,7 +76,7 @@ async function trainEpoch(s: LoopSetup, epoch: number, state: LoopState, outcome
     // one event-loop turn per iteration, so that SIGINT/SIGTERM handlers and worker messages run between steps
     await nextTurn();
     const global = epoch * iterations + it;
-    const r = trainStep(s.network, s.optimizer, await s.trainLoader.next(), s.numHeads, s.loss, s.device, { strategy: s.strategy, injectNonFinite: s.injectNonFinite.has(global) });
+    const r = trainStep(s.network, s.optimizer, await s.trainLoader.next(), s.numHeads, s.loss, s.device, { strategy: s.strategy, injectNonFinite: s.injectNonFinite.has(global), amp: s.amp ?? undefined });
     state.startIteration = it + 1;
     if (r.skipped) {
       state.nonfiniteStreak++;
@@ -100,7 +108,7 @@ async function validate(s: LoopSetup): Promise<{ valLoss: number; dice: number[]
   let counts: number[] = [];
   let valLoss = 0;
   for (let it = 0; it < s.valIterations; it++) {
-    const r = validationStep(s.network, await s.valLoader.next(), s.numHeads, s.loss, s.device);
+    const r = validationStep(s.network, await s.valLoader.next(), s.numHeads, s.loss, s.device, Boolean(s.amp));
     maybeKillAt('validation');
     valLoss += r.loss;
     if (counts.length === 0) counts = new Array<number>(3 * r.tp.length).fill(0);
@@ -127,6 +135,7 @@ export async function runLoop(s: LoopSetup, state: LoopState): Promise<LoopOutco
   const { ctx, stop } = s;
   const { logger, numEpochs } = ctx;
   const outcome: LoopOutcome = { epochs: state.epoch, stoppedEarly: false, interruptedAt: '', divergedAt: null };
+  configureCudnn(s.device, { deterministic: s.deterministic });
   for (let epoch = state.epoch; epoch < numEpochs; epoch++) {
     logger.log('epoch_start_timestamps', Date.now() / 1000, epoch);
     const lr = s.lrAt(epoch);
@@ -150,6 +159,8 @@ export async function runLoop(s: LoopSetup, state: LoopState): Promise<LoopOutco
 
     s.network.eval();
     const { valLoss, dice } = await validate(s);
+    // the epoch's freed activations go back to the system, so the heap's resident size stays that of one epoch
+    releaseFreeMemory();
     const meanFgDice = nanMean(dice);
     logger.log('val_losses', valLoss, epoch);
     logger.log('dice_per_class_or_region', dice, epoch);

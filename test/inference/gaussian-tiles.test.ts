@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GAUSSIAN_PEAK, gaussianImportanceMap, gaussianProfile } from '../../src/inference/gaussian.js';
+import { GAUSSIAN_PEAK, gaussianImportanceMap } from '../../src/inference/gaussian.js';
+import { gaussianProfile } from '../../src/portable/gaussian.js';
 import { padToTile, roundHalfEven, slidingWindowSteps, tileOrigins } from '../../src/inference/tiles.js';
 import { tidy } from '../../src/torch/index.js';
 import { assertClose, refTensor, referenceUnavailable } from '../torch/torch-reference.js';

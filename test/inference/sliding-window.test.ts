@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mirrorCombinations, predictSlidingWindow, predictWithMirroring } from '../../src/inference/sliding-window.js';
+import { predictSlidingWindow, predictWithMirroring } from '../../src/inference/sliding-window.js';
+import { mirrorCombinations } from '../../src/portable/sliding-window.js';
 import { Generator, type Tensor, noGrad, randn, tidy } from '../../src/torch/index.js';
 import { assertClose, maxAbsDiff, refTensor, referenceUnavailable } from '../torch/torch-reference.js';
 import { ConvNet, PY_CONV_NET, runReference, tinyUNet } from './helpers.js';
