@@ -1,4 +1,5 @@
-// Module entry point: the binding is split into tensor handles (tensor_wrap.cc) and the op table (ops.cc).
+// Module entry point: the binding is split into tensor handles (tensor_wrap.cc), the op table (ops.cc) and c10d's
+// collectives for data-parallel training (distributed.cc).
 #include <napi.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -7,6 +8,7 @@
 namespace nt {
 void registerTensorWrap(Napi::Env env, Napi::Object exports);
 void registerOps(Napi::Env env, Napi::Object exports);
+void registerDistributed(Napi::Env env, Napi::Object exports);
 }  // namespace nt
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -20,6 +22,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #endif
   nt::registerTensorWrap(env, exports);
   nt::registerOps(env, exports);
+  nt::registerDistributed(env, exports);
   return exports;
 }
 

@@ -5,6 +5,7 @@ import { type EvaluateFolderOptions, evaluateFolder } from '../evaluation/evalua
 import type { Summary } from '../evaluation/summary.js';
 import { type DatasetJson, foregroundLabels, loadDatasetJson } from '../planning/dataset-json.js';
 import { UserError } from '../errors.js';
+import { labelOrRegionKey } from '../planning/labels.js';
 
 export async function evaluateWithDatasetJson(
   refDir: string,
@@ -20,8 +21,8 @@ export async function evaluateWithDatasetJson(
   return { summary, datasetJson };
 }
 
-/** The Dice table with the class names of dataset.json. */
+/** The Dice table with the class names of dataset.json; regions are named under their summary key ("(1, 2, 3)"). */
 export function diceReport(summary: Summary, datasetJson: DatasetJson, perCase: boolean): string {
-  const classNames = Object.fromEntries(Object.entries(datasetJson.labels).map(([name, v]) => [String(v), name]));
+  const classNames = Object.fromEntries(Object.entries(datasetJson.labels).map(([name, v]) => [labelOrRegionKey(v), name]));
   return formatDiceTable(summary, { classNames, perCase, fileEnding: datasetJson.file_ending });
 }

@@ -2,9 +2,10 @@
 // come from a Generator seeded from those three numbers, so background workers, restarts and resumes all produce
 // exactly the same batches.
 import { readPreprocessedCase } from '../preprocessing/preprocessed-store.js';
-import { Generator, type Tensor, keep, stack, tidy, Tensor as T } from '../torch/index.js';
+import { Generator, type Tensor, cat, keep, stack, tidy, Tensor as T } from '../torch/index.js';
 import { cropPatch } from './crop-patch.js';
 import { forceForeground, sampleBbox, sampleSlice } from './patch-sampler.js';
+import { readPreviousStageSegmentation } from './previous-stage.js';
 import { type AugmentationConfig, type SampleTransform, buildTrainingTransforms, buildValidationTransforms } from './augmentation/index.js';
 
 export interface BatchStreamConfig {
@@ -19,6 +20,18 @@ export interface BatchStreamConfig {
   augmentation: AugmentationConfig;
   /** false: training batches get the validation transforms (nnUNetTrainerNoDA); default true */
   augment?: boolean;
+  /**
+   * Data-parallel training: this rank's samples of the global batch (Strategy.batchShare) and the world. Batch k of a
+   * rank is then a pure function of (seed, stream, k, rank, world size), and foreground oversampling follows the global
+   * sample index, so that the global batch keeps nnU-Net's pattern. Absent or a world of 1: the batch is the whole one.
+   */
+  share?: { rank: number; worldSize: number; offset: number; globalBatchSize: number };
+  /**
+   * Cascade stages: the folder of the previous stage's segmentations (previous-stage.ts). Each case's rides along as
+   * seg channel 1 through cropping and the spatial transforms until augmentation.previousStageLabels moves it into the
+   * image as one-hot channels.
+   */
+  previousStageDir?: string;
 }
 
 export interface Batch {
@@ -37,9 +50,13 @@ interface LoadedCase {
   classLocations: Record<string, number[][]>;
 }
 
-/** Distinct, well-mixed 48-bit seeds from (seed, stream, index) (splitmix64 finalizer). */
-export function batchSeed(seed: number, stream: 'train' | 'val', index: number): number {
-  let z = (BigInt(seed) * 0x9e3779b97f4a7c15n + BigInt(stream === 'train' ? 1 : 2) * 0xbf58476d1ce4e5b9n + BigInt(index) * 0x94d049bb133111ebn) & 0xffffffffffffffffn;
+/**
+ * Distinct, well-mixed 48-bit seeds from (seed, stream, index) and, in a data-parallel run, (rank, world size)
+ * (splitmix64 finalizer). A world of 1 adds nothing, so one process keeps the seeds it always had.
+ */
+export function batchSeed(seed: number, stream: 'train' | 'val', index: number, rank = 0, worldSize = 1): number {
+  const place = worldSize === 1 ? 0n : BigInt(worldSize) * 65536n + BigInt(rank) + 1n;
+  let z = (BigInt(seed) * 0x9e3779b97f4a7c15n + BigInt(stream === 'train' ? 1 : 2) * 0xbf58476d1ce4e5b9n + BigInt(index) * 0x94d049bb133111ebn + place * 0xd6e8feb86659fd93n) & 0xffffffffffffffffn;
   z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & 0xffffffffffffffffn;
   z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & 0xffffffffffffffffn;
   z ^= z >> 31n;
@@ -61,10 +78,16 @@ export class BatchSource {
     let c = this.cache.get(id);
     if (!c) {
       const stored = await readPreprocessedCase(this.config.preprocessedDir, id);
-      const segShape = [1, ...stored.shape.slice(1)];
+      const spatial = stored.shape.slice(1);
+      const prev = this.config.previousStageDir === undefined ? null : await readPreviousStageSegmentation(this.config.previousStageDir, id, spatial);
       c = {
         data: keep(T.fromBuffer(stored.data, stored.shape, 'float32')),
-        seg: keep(T.fromBuffer(stored.seg, segShape, stored.seg instanceof Int8Array ? 'int8' : 'int16').to('int16')),
+        seg: keep(
+          tidy(() => {
+            const seg = T.fromBuffer(stored.seg, [1, ...spatial], stored.seg instanceof Int8Array ? 'int8' : 'int16').to('int16');
+            return prev === null ? seg : cat([seg, T.fromBuffer(prev, [1, ...spatial], 'uint8').to('int16')], 0);
+          }),
+        ),
         shape: stored.shape.slice(1),
         classLocations: stored.properties.class_locations,
       };
@@ -74,15 +97,15 @@ export class BatchSource {
   }
 
   async makeBatch(index: number): Promise<Batch> {
-    const rng = new Generator(batchSeed(this.config.seed, this.config.stream, index));
-    const { batchSize, oversampleForeground, caseIds } = this.config;
+    const { batchSize, oversampleForeground, caseIds, share } = this.config;
+    const rng = new Generator(batchSeed(this.config.seed, this.config.stream, index, share?.rank, share?.worldSize));
     const picks = Array.from({ length: batchSize }, () => caseIds[rng.integer(0, caseIds.length)]);
     const cases = await Promise.all(picks.map((id) => this.load(id)));
     return tidy(() => {
       const images: Tensor[] = [];
       const segLevels: Tensor[][] = [];
       cases.forEach((c, j) => {
-        const fg = forceForeground(j, batchSize, oversampleForeground);
+        const fg = forceForeground((share?.offset ?? 0) + j, share?.globalBatchSize ?? batchSize, oversampleForeground);
         let image = c.data;
         let seg = c.seg;
         let shape = c.shape;

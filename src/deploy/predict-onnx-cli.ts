@@ -18,6 +18,7 @@ export interface PredictOnnxCliOptions {
   overwrite?: boolean;
   device: string;
   tileBatchSize?: number;
+  deterministic?: boolean;
   prevStagePredictions?: string;
   progress: boolean;
 }
@@ -28,6 +29,7 @@ export async function predictOnnxCli(o: PredictOnnxCliOptions): Promise<void> {
     [o.datasetId ?? o.configuration, '-d/-c (give the export folder as -m)'],
     [o.device !== 'cpu' ? o.device : undefined, '--device (the onnx backend runs on the CPU)'],
     [o.tileBatchSize, '--tile-batch-size'],
+    [o.deterministic, '--deterministic (a cuDNN setting; onnxruntime runs on the CPU)'],
     [o.prevStagePredictions, '--prev-stage-predictions'],
   ];
   const given = unsupported.filter(([v]) => v !== undefined).map(([, name]) => name);

@@ -26,6 +26,7 @@ export interface LoadedModel {
   labels: LabelManager;
   /** Network output channels (labels without the ignore label, or regions). */
   numClasses: number;
+  /** Image channels of a case (dataset.json channel_names); a cascade stage's network takes the foreground labels on top. */
   inputChannels: number;
   device: Device;
   dispose(): void;
@@ -76,13 +77,12 @@ export async function loadModel(modelFolder: string, options: LoadModelOptions =
         if (first === null) {
           first = fields.data;
           configuration = resolveConfiguration(plans, first.init_args.configuration, path.join(modelFolder, 'plans.json'));
-          if (configuration.previous_stage !== undefined) {
-            throw new UserError(`${modelFolder}: configuration '${first.init_args.configuration}' is a cascade stage (previous_stage '${configuration.previous_stage}'); predicting with the cascade is not supported yet`);
-          }
         } else if (fields.data.init_args.configuration !== first.init_args.configuration) {
           throw new UserError(`${file}: trained for configuration '${fields.data.init_args.configuration}', but fold ${folds[0]} for '${first.init_args.configuration}'`);
         }
-        const network = buildNetwork({ configuration: configuration as Configuration, inputChannels, numHeads: numClasses, source: path.join(modelFolder, 'plans.json'), deepSupervision: false });
+        // a cascade stage's network also takes the previous stage's one-hot segmentation (cascade.ts)
+        const networkChannels = inputChannels + ((configuration as Configuration).previous_stage === undefined ? 0 : labels.foregroundLabels.length);
+        const network = buildNetwork({ configuration: configuration as Configuration, inputChannels: networkChannels, numHeads: numClasses, source: path.join(modelFolder, 'plans.json'), deepSupervision: false });
         networks.push(network);
         try {
           network.loadStateDict(ckpt.network_weights as Record<string, Tensor>);

@@ -73,12 +73,18 @@ export type ScheduleDifference = {
   requested: ScheduleSettings[keyof ScheduleSettings];
 };
 
-/** Settings that differ between a checkpoint and the requested run; empty when resuming is consistent. */
+/**
+ * Settings that differ between a checkpoint and the requested run; empty when resuming is consistent. The world size
+ * counts too (1 when a checkpoint predates it): the global batch is split over the ranks, so each rank's data
+ * stream, and with it the run, depends on it.
+ */
 export function checkScheduleCompatibility(saved: ScheduleSettings, requested: ScheduleSettings): ScheduleDifference[] {
-  return SCHEDULE_KEYS.filter((k) => saved[k] !== requested[k]).map((k) => ({
+  const keys: (keyof ScheduleSettings)[] = SCHEDULE_KEYS.includes('world_size') ? [...SCHEDULE_KEYS] : [...SCHEDULE_KEYS, 'world_size'];
+  const value = (s: ScheduleSettings, k: keyof ScheduleSettings) => (k === 'world_size' ? (s.world_size ?? 1) : s[k]);
+  return keys.filter((k) => value(saved, k) !== value(requested, k)).map((k) => ({
     setting: k,
-    saved: saved[k],
-    requested: requested[k],
+    saved: value(saved, k),
+    requested: value(requested, k),
   }));
 }
 

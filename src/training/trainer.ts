@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { BatchLoader } from '../data/batch-loader.js';
+import { previousStageFolderFor } from '../data/previous-stage.js';
 import { foldCases, loadOrCreateSplits } from '../data/splits.js';
 import { UserError } from '../errors.js';
 import { injectedNonFiniteSteps } from '../fault-injection.js';
@@ -16,7 +17,8 @@ import { type DatasetJson, loadDatasetJson, numChannels } from '../planning/data
 import { type LabelManager, labelManagerFrom } from '../planning/labels.js';
 import { type Configuration, type Plans, readPlansFile, resolveConfiguration } from '../planning/plans-schema.js';
 import { listPreprocessedCases } from '../preprocessing/preprocessed-store.js';
-import { type Device, Generator, assertDeviceAvailable, dispose, type Tensor } from '../torch/index.js';
+import { type Device, Generator, ampDefault, assertDeviceAvailable, dispose, type Tensor } from '../torch/index.js';
+import { GradScaler } from './amp/grad-scaler.js';
 import { augmentationFor } from './augmentation-config.js';
 import { BestCheckpointCallback } from './callbacks/best-checkpoint.js';
 import type { CheckpointKind, TrainingCallback, TrainingContext } from './callbacks/callback.js';
@@ -59,6 +61,13 @@ export interface TrainOptions {
   /** Unset: 12345 for a new run, the saved seed on --c. */
   seed?: number;
   device?: Device;
+  /**
+   * Mixed precision, as nnU-Net: autocast (float16) and dynamic loss scaling. Only takes effect on CUDA (ampDefault);
+   * false trains in float32 there too. Default true.
+   */
+  amp?: boolean;
+  /** cuDNN's deterministic algorithms, no benchmarking: repeatable GPU runs, slower. No effect on CPU. Default false. */
+  deterministic?: boolean;
   saveEvery?: number;
   continueTraining?: boolean;
   allowScheduleChange?: boolean;
@@ -106,13 +115,14 @@ export async function loadSetup(preprocessedDatasetDir: string, plansName: strin
   const plansFile = path.join(preprocessedDatasetDir, `${plansName}.json`);
   const plans = await readPlansFile(plansFile);
   const config = resolveConfiguration(plans, configuration, plansFile);
-  if (config.previous_stage !== undefined) {
-    throw new UserError(`${plansFile}: configuration '${configuration}' is a cascade stage (previous_stage '${config.previous_stage}'): it needs the low-resolution predictions as input, and cascade training is not supported yet. Train 3d_fullres or 3d_lowres instead.`);
+  if (config.previous_stage !== undefined && !(config.previous_stage in plans.configurations)) {
+    throw new UserError(`${plansFile}: configuration '${configuration}' is a cascade stage with previous_stage '${config.previous_stage}', a configuration these plans do not define`);
   }
   const datasetJsonFile = path.join(preprocessedDatasetDir, 'dataset.json');
   const datasetJson = await loadDatasetJson(datasetJsonFile);
   const labels = labelManagerFrom(datasetJson, datasetJsonFile);
-  const inputChannels = numChannels(datasetJson);
+  // a cascade stage also sees the previous stage's segmentation, one channel per foreground label (determine_num_input_channels)
+  const inputChannels = numChannels(datasetJson) + (config.previous_stage === undefined ? 0 : labels.foregroundLabels.length);
   const network = recipe.buildNetwork({ configuration: config, inputChannels, numHeads: labels.numSegmentationHeads, source: plansFile }).initialize(new Generator(seed));
   const defaults = augmentationFor(config).mirrorAxes;
   return { plans, config, datasetJson, labels, inputChannels, recipe, network, mirrorAxes: recipe.mirrorAxes(defaults, config.patch_size) };
@@ -159,7 +169,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const out = foldFolder(options.resultsDatasetDir, { trainer: recipe.name, plans: plansName, configuration: options.configuration }, options.fold);
   await mkdir(out, { recursive: true });
   // one writer per fold folder: a second `train` of the same fold (a forgotten tmux session) is refused
-  const lock = await acquireFolderLock(out, { command: 'nnunet train' });
+  // (rank 0 of a data-parallel run is the writer; the other ranks read)
+  const lock = strategy.isMain ? await acquireFolderLock(out, { command: 'nnunet train' }) : null;
   const print = (line: string) => events.emit('log', { line });
   const callbacks: TrainingCallback[] = [new TrainingLogCallback(options.echo)];
   const earlyStopping = options.earlyStopping
@@ -185,6 +196,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       configuration: options.configuration,
       fold: options.fold,
       seed,
+      world_size: strategy.worldSize,
     };
     if (resume) {
       const diffs = checkScheduleCompatibility(resume.state.schedule, schedule);
@@ -196,7 +208,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     return await trainWith({ options, recipe, out, schedule, resume, device, strategy, events, callbacks, logger, ctx, initialLr, valIterations, saveEvery, setWriter: (w) => (checkpointWriter = w) });
   } finally {
     for (const c of callbacks) await c.onTrainEnd?.(ctx);
-    lock.release();
+    lock?.release();
   }
 }
 
@@ -230,7 +242,15 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
     const dataDir = path.join(options.preprocessedDatasetDir, config.data_identifier);
     const identifiers = await listPreprocessedCases(dataDir);
     if (identifiers.length === 0) throw new UserError(`${dataDir}: no preprocessed cases: run \`nnunet plan-and-preprocess\` first`);
-    const cases = foldCases(await loadOrCreateSplits(options.preprocessedDatasetDir, identifiers), options.fold, identifiers);
+    const splits = await loadOrCreateSplits(options.preprocessedDatasetDir, identifiers);
+    const cases = foldCases(splits, options.fold, identifiers);
+    const previousStageDir = config.previous_stage === undefined ? undefined : await previousStageFolderFor(
+      options.resultsDatasetDir,
+      { datasetName: path.basename(options.preprocessedDatasetDir), trainer: recipe.name, plans: schedule.plans_identifier },
+      { configuration: options.configuration, previousStage: config.previous_stage },
+      [...new Set([...cases.train, ...cases.val])],
+      splits,
+    );
     if (strategy.isMain) {
       for (const f of ['dataset.json', `${schedule.plans_identifier}.json`, 'dataset_fingerprint.json']) {
         const src = path.join(options.preprocessedDatasetDir, f);
@@ -242,9 +262,15 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
 
     let warmupEpochs = options.warmupEpochs ?? recipe.warmupEpochs;
     const state: LoopState = { epoch: 0, startIteration: 0, partialLossSum: 0, partialFiniteSteps: 0, nonfiniteStreak: 0 };
+    // the loss scaler continues where the checkpoint left it (its scale has adapted to this run's gradients); a
+    // checkpoint without one (float32 or CPU runs write None) starts a fresh scaler
+    const useAmp = (options.amp ?? true) && ampDefault(device);
+    let scaler: GradScaler | null = useAmp ? new GradScaler() : null;
     if (resume) {
       const ckpt = resume.checkpoint;
       try {
+        const savedScaler = ckpt.grad_scaler_state;
+        if (useAmp && savedScaler !== undefined && savedScaler !== null) scaler = GradScaler.fromState(savedScaler, resume.path);
         network.loadStateDict(ckpt.network_weights as Record<string, Tensor>);
         optimizer.loadStateDict(optimizerStateFromFile(ckpt.optimizer_state));
         logger.loadStateDict(ckpt.logging);
@@ -266,6 +292,8 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
       await loadPretrainedWeights(network, options.pretrainedWeights, config.architecture.network_class_name);
       ctx.print(`Loaded pretrained weights from ${options.pretrainedWeights} (segmentation heads skipped)`);
     }
+    // every rank starts from rank 0's weights (they are equal already when seeded alike; a cheap guarantee)
+    strategy.broadcastParameters(network.parameters());
     const lrSchedule = recipe.lrSchedule({ initialLr: t.initialLr, numEpochs: schedule.num_epochs, warmupEpochs });
     const iterations = schedule.num_iterations_per_epoch;
     const result = (epochs: number, stoppedEarly: boolean, interrupted: TrainResult['interrupted']): TrainResult => ({ outputFolder: out, trainer: recipe.name, epochs, stoppedEarly, interrupted, bestEma: logger.bestEma, bestEpoch: logger.bestEpoch });
@@ -283,6 +311,7 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
         initArgs: { plans: setup.plans, configuration: options.configuration, fold: options.fold, dataset_json: setup.datasetJson, device },
         trainerName: recipe.name,
         mirrorAxes: setup.mirrorAxes,
+        gradScalerState: scaler?.stateDict() ?? null,
         resume: {
           schedule,
           resume_iteration: at.startIteration,
@@ -302,6 +331,8 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
     const finishTraining = async (epochs: number): Promise<void> => {
       await checkpoint('final', epochs);
       if (strategy.isMain) await rm(path.join(out, CHECKPOINT_FILES.latest), { force: true });
+      // the other ranks go on (to the final validation) once checkpoint_final is on disk
+      strategy.barrier();
     };
     const stoppedBefore = callbacks.some((c) => c.hasStopped?.() === true);
     if (state.epoch >= schedule.num_epochs || stoppedBefore) {
@@ -312,15 +343,18 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
       return result(state.epoch, stoppedBefore, null);
     }
 
-    const aug = { ...augmentationFor(config), mirrorAxes: setup.mirrorAxes ?? [] };
+    const share = strategy.batchShare(config.batch_size);
+    const aug = { ...augmentationFor(config), mirrorAxes: setup.mirrorAxes ?? [], previousStageLabels: previousStageDir === undefined ? undefined : [...labels.foregroundLabels] };
     const loaderConfig = {
       preprocessedDir: dataDir,
-      batchSize: strategy.localBatchSize(config.batch_size),
+      batchSize: share.size,
+      share: { rank: strategy.rank, worldSize: strategy.worldSize, offset: share.offset, globalBatchSize: share.globalBatchSize },
       patchSize: config.patch_size,
       oversampleForeground: recipe.oversampleForeground,
       seed: schedule.seed,
       augmentation: aug,
       augment: recipe.augment,
+      previousStageDir,
     };
     const numWorkers = options.numWorkers ?? 1;
     const trainLoader = new BatchLoader({ ...loaderConfig, caseIds: cases.train, stream: 'train' }, { numWorkers, startIndex: state.epoch * iterations + state.startIteration });
@@ -328,7 +362,7 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
     const stop = stopRequest();
 
     events.emit('start', { outputFolder: out, trainer: recipe.name, configuration: options.configuration, fold: options.fold, numEpochs: schedule.num_epochs, iterationsPerEpoch: iterations, startEpoch: state.epoch, startIteration: state.startIteration, resumedFrom: resume?.path ?? null });
-    ctx.print(`Training ${options.configuration} fold ${options.fold} with ${recipe.name}: ${cases.train.length} training and ${cases.val.length} validation cases, ${schedule.num_epochs} epochs × ${iterations} iterations, batch ${config.batch_size}, patch [${config.patch_size}], device ${device}`);
+    ctx.print(`Training ${options.configuration} fold ${options.fold} with ${recipe.name}: ${cases.train.length} training and ${cases.val.length} validation cases, ${schedule.num_epochs} epochs × ${iterations} iterations, batch ${config.batch_size}${strategy.worldSize > 1 ? ` over ${strategy.worldSize} ranks` : ''}, patch [${config.patch_size}], device ${device}`);
     let outcome;
     try {
       outcome = await runLoop(
@@ -336,7 +370,13 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
           network,
           optimizer,
           numHeads: labels.numSegmentationHeads,
-          loss: { batchDice: config.batch_dice, smooth: recipe.diceSmooth, ignoreLabel: labels.ignoreLabel ?? undefined, regions: labels.regions ?? undefined },
+          loss: {
+            batchDice: config.batch_dice,
+            smooth: recipe.diceSmooth,
+            ignoreLabel: labels.ignoreLabel ?? undefined,
+            regions: labels.regions ?? undefined,
+            sumOverRanks: config.batch_dice && strategy.worldSize > 1 ? (t) => strategy.sumWithGradient(t) : undefined,
+          },
           device,
           strategy,
           trainLoader,
@@ -348,6 +388,8 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
           ctx,
           stop,
           maxNonFiniteSteps: options.maxNonFiniteSteps ?? DEFAULT_MAX_NONFINITE_STEPS,
+          amp: scaler,
+          deterministic: options.deterministic,
           injectNonFinite: injectedNonFiniteSteps(),
           checkpoint,
         },
@@ -365,7 +407,8 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
       events.emit('stop', { reason: 'diverged', epochs: outcome.epochs, signal: null });
       throw new TrainingDivergedError(message);
     }
-    const interrupted = stop.signal;
+    // rank 0's signal: the ranks stopped together on it, even those the signal reached later
+    const interrupted = strategy.broadcast(stop.signal);
     if (interrupted) {
       ctx.print(`Interrupted by ${interrupted} ${outcome.interruptedAt || `after epoch ${outcome.epochs - 1}`}: state saved in checkpoint_latest.pth. Resume with the same command plus --c`);
       events.emit('stop', { reason: 'interrupted', epochs: outcome.epochs, signal: interrupted });

@@ -12,5 +12,7 @@ export { mirror } from './mirror.js';
 export { maskImage } from './mask-image.js';
 export { removeLabel } from './remove-label.js';
 export { downsampleSegForDS } from './downsample-seg.js';
+export { type BinaryOperatorOptions, type RemoveComponentOptions, applyRandomBinaryOperator, moveSegAsOneHotToData, removeRandomConnectedComponent } from './cascade.js';
+export { BINARY_OPERATORS, type BinaryOperator, binaryOperation, squaredDistanceToMask } from './morphology.js';
 export { ANISO_THRESHOLD, type AugmentationSetup, computeInitialPatchSize, configureRotationDummy2DMirroring, deepSupervisionScales, initialPatchSize } from './initial-patch-size.js';
 export { type AugmentationConfig, type AugmentationPipeline, augmentationConfigSchema, buildTrainingTransforms, buildValidationTransforms } from './pipeline.js';

@@ -1,9 +1,10 @@
 // nnU-Net's training and validation augmentation pipelines (nnUNetTrainer.get_training_transforms /
-// get_validation_transforms, without the cascade and region options).
+// get_validation_transforms; regions are converted by the loss, not here).
 import { z } from 'zod';
 import { UserError } from '../../errors.js';
 import { multiplicativeBrightness } from './brightness.js';
 import { contrast } from './contrast.js';
+import { applyRandomBinaryOperator, moveSegAsOneHotToData, removeRandomConnectedComponent } from './cascade.js';
 import { downsampleSegForDS } from './downsample-seg.js';
 import { gammaTransform } from './gamma.js';
 import { gaussianBlur } from './gaussian-blur.js';
@@ -13,7 +14,7 @@ import { maskImage } from './mask-image.js';
 import { mirror } from './mirror.js';
 import { removeLabel } from './remove-label.js';
 import { spatialTransform } from './spatial.js';
-import { type SampleTransform, type Transform, chain, compose } from './transform.js';
+import { type SampleTransform, type Transform, chain, compose, withProbability } from './transform.js';
 import { initialPatchSize } from './initial-patch-size.js';
 
 const positiveInt = z.number().int().positive();
@@ -30,6 +31,11 @@ export const augmentationConfigSchema = z
     deepSupervisionScales: z.array(z.array(z.number().positive())).nullable(),
     /** Per image channel: normalized inside the nonzero mask (plans' use_mask_for_norm). */
     useMaskForNorm: z.array(z.boolean()),
+    /**
+     * Cascade stages: the foreground labels the previous stage's segmentation (seg channel 1) is one-hot encoded into,
+     * as extra image channels. Unset for other configurations.
+     */
+    previousStageLabels: z.array(z.number().int().positive()).min(1).optional(),
   })
   .superRefine((c, ctx) => {
     const dim = c.patchSize.length;
@@ -74,11 +80,24 @@ export function buildTrainingTransforms(config: AugmentationConfig): Augmentatio
   if (c.mirrorAxes.length > 0) steps.push(mirror(c.mirrorAxes));
   if (maskedChannels.length > 0) steps.push(maskImage(maskedChannels));
   steps.push(removeLabel(-1, 0));
+  const labels = c.previousStageLabels;
+  if (labels) {
+    const channels = labels.length;
+    steps.push(
+      moveSegAsOneHotToData(labels),
+      withProbability(0.4, applyRandomBinaryOperator({ channels, strelSize: [1, 8], pPerLabel: 1 })),
+      withProbability(0.2, removeRandomConnectedComponent({ channels, maxFraction: 0.15, pPerLabel: 1 })),
+    );
+  }
   return { transform: chain(compose(steps), targets(c)), samplePatchSize: initialPatchSize(c.patchSize, c.rotation, c.doDummy2D) };
 }
 
-/** The validation pipeline: no augmentation, only −1 → 0 and the targets; it takes patches of the final size. */
+/**
+ * The validation pipeline: no augmentation, only −1 → 0, the previous stage's one-hot channels (cascade) and the
+ * targets; it takes patches of the final size.
+ */
 export function buildValidationTransforms(config: AugmentationConfig): AugmentationPipeline {
   const c = parseConfig(config);
-  return { transform: chain(removeLabel(-1, 0), targets(c)), samplePatchSize: c.patchSize.slice() };
+  const steps = [removeLabel(-1, 0), ...(c.previousStageLabels ? [moveSegAsOneHotToData(c.previousStageLabels)] : [])];
+  return { transform: chain(compose(steps), targets(c)), samplePatchSize: c.patchSize.slice() };
 }

@@ -4,11 +4,9 @@
 import type { LabelOrRegion } from '../../planning/label-rules.js';
 import { F, type Tensor, noGrad } from '../../torch/index.js';
 import { diceBceLoss } from './dice-bce.js';
-import { softDiceOf } from './soft-dice.js';
+import { type SoftDiceOptions, softDiceOf } from './soft-dice.js';
 
-export interface DiceCeOptions {
-  batchDice: boolean;
-  smooth?: number;
+export interface DiceCeOptions extends SoftDiceOptions {
   /** Voxels with this target value count in neither term (LabelManager.ignoreLabel ?? undefined). */
   ignoreLabel?: number;
   /** Region-based training (LabelManager.regions ?? undefined): sigmoid heads, Dice + BCE on region masks (dice-bce.ts). */

@@ -5,6 +5,11 @@ export interface SoftDiceOptions {
   batchDice: boolean;
   /** Default 1e-5, as nnUNetTrainer._build_loss. */
   smooth?: number;
+  /**
+   * Data-parallel batch Dice: the batch sums of I, P and G summed over ranks (Strategy.sumWithGradient), so the Dice is
+   * the global batch's, as upstream's AllGatherGrad in MemoryEfficientSoftDiceLoss.
+   */
+  sumOverRanks?: (t: Tensor) => Tensor;
 }
 
 /**
@@ -25,6 +30,11 @@ export function softDiceOf(probs: Tensor, onehot: Tensor, options: SoftDiceOptio
     intersect = intersect.sum(0);
     sumPred = sumPred.sum(0);
     sumGt = sumGt.sum(0);
+    if (options.sumOverRanks) {
+      intersect = options.sumOverRanks(intersect);
+      sumPred = options.sumOverRanks(sumPred);
+      sumGt = options.sumOverRanks(sumGt);
+    }
   }
   const dice = intersect.mul(2).add(smooth).div(sumGt.add(sumPred).add(smooth).clamp(1e-8));
   return dice.mean().neg();

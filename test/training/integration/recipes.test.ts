@@ -127,7 +127,7 @@ test('--c takes the saved seed; an explicitly different seed is refused unless -
   assert.equal(ckpt.nnunet_ts.schedule.seed, 7, 'the resumed run kept the saved seed');
 });
 
-test('3d_cascade_fullres is refused with a clear message until the cascade is built', async () => {
+test('a cascade stage whose previous_stage the plans lack is refused, naming the plans file', async () => {
   const plansFile = path.join(data.preprocessedDatasetDir, 'nnUNetPlans.json');
   const plans = JSON.parse(readFileSync(plansFile, 'utf8')) as { configurations: Record<string, unknown> };
   plans.configurations['3d_cascade_fullres'] = { inherits_from: '3d_fullres', previous_stage: '3d_lowres' };
