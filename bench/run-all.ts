@@ -16,6 +16,10 @@ const BENCHES = [
   'bench/preprocess/plan-and-preprocess.bench.ts',
   'bench/inference/sliding-window.bench.ts',
   'bench/training/train-step.bench.ts',
+  'bench/deploy/onnx-backend.bench.ts',
+  'bench/web/browser-segment.bench.ts',
+  'bench/inference/large-volume-memory.bench.ts',
+  'bench/distributed/data-parallel.bench.ts',
 ];
 
 function commandOf(bench: string): string[] {
