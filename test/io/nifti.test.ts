@@ -15,6 +15,7 @@ import {
   type NiftiDtype,
   type VoxelArray,
 } from '../../src/io/nifti.js';
+import { VOXEL_ARRAYS } from '../../src/portable/nifti.js';
 import { pythonUnavailable, runPython } from './reference-python.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -61,15 +62,7 @@ const RANGES: Record<NiftiDtype, [number, number]> = {
 
 /** Deterministic values spanning the dtype's range, including both extremes. */
 function sampleData(dtype: NiftiDtype, n: number): VoxelArray {
-  const ctor = {
-    uint8: Uint8Array,
-    int8: Int8Array,
-    int16: Int16Array,
-    uint16: Uint16Array,
-    int32: Int32Array,
-    float32: Float32Array,
-    float64: Float64Array,
-  }[dtype];
+  const ctor = VOXEL_ARRAYS[dtype];
   const out = new ctor(n);
   const [lo, hi] = RANGES[dtype];
   let seed = 12345;

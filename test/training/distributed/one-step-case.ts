@@ -2,8 +2,7 @@
 // `node --import tsx one-step-case.ts OUT [batch-dice]` with RANK/WORLD_SIZE set: each takes its share of the batch).
 import { writeFileSync } from 'node:fs';
 import type { Batch } from '../../../src/data/batch-source.js';
-import { architectureFromPlans } from '../../../src/network/architecture.js';
-import { PlainConvUNet } from '../../../src/network/plain-conv-unet.js';
+import { tinyTrainingUNet } from '../tiny-network.js';
 import { Generator, type Tensor, cat, randint, randn, tidy } from '../../../src/torch/index.js';
 import { rankEnvironment } from '../../../src/training/launch/environment.js';
 import { joinJob } from '../../../src/training/launch/rank.js';
@@ -43,19 +42,7 @@ function batchOf(x: Tensor, full: Tensor, offset: number, size: number): Batch {
 export function oneStep(strategy?: Strategy, part?: { offset: number; size: number }, batchDice = false): { before: Tensor; after: Tensor } {
   return tidy(() => {
     const g = new Generator(3);
-    const arch = {
-      n_stages: 3,
-      features_per_stage: [4, 8, 16],
-      kernel_sizes: [[3, 3, 3], [3, 3, 3], [3, 3, 3]],
-      strides: [[1, 1, 1], [2, 2, 2], [2, 2, 2]],
-      n_conv_per_stage: [2, 2, 2],
-      n_conv_per_stage_decoder: [2, 2],
-      conv_bias: true,
-      nonlin_kwargs: { inplace: true },
-    };
-    const net = new PlainConvUNet(architectureFromPlans(arch, 1, NUM_CLASSES)).initialize(g);
-    net.train();
-    net.deepSupervision = true;
+    const net = tinyTrainingUNet(3, NUM_CLASSES, g);
     const x = randn([GLOBAL_BATCH, 1, ...PATCH], g);
     const full = randint(0, NUM_CLASSES, [GLOBAL_BATCH, ...PATCH], g);
     const share = strategy?.batchShare(GLOBAL_BATCH) ?? part ?? { offset: 0, size: GLOBAL_BATCH };

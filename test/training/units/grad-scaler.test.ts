@@ -9,8 +9,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Batch } from '../../../src/data/batch-source.js';
 import { readCheckpoint, saveCheckpoint } from '../../../src/model/checkpoint.js';
-import { architectureFromPlans } from '../../../src/network/architecture.js';
-import { PlainConvUNet } from '../../../src/network/plain-conv-unet.js';
+import { tinyTrainingUNet } from '../tiny-network.js';
 import { Generator, Tensor, ampDefault, configureCudnn, cudnnSettings, isAutocastEnabled, randint, randn, tidy, withAutocast } from '../../../src/torch/index.js';
 import { GradScaler } from '../../../src/training/amp/grad-scaler.js';
 import { nnUNetTrainer } from '../../../src/training/recipes/recipe.js';
@@ -94,20 +93,7 @@ describe('skips in the training step are the scaler’s skips', () => {
   const NUM_CLASSES = 3;
   function setup() {
     const g = new Generator(5);
-    const k = [3, 3];
-    const arch = {
-      n_stages: 3,
-      features_per_stage: [4, 8, 16],
-      kernel_sizes: [k, k, k],
-      strides: [[1, 1], [2, 2], [2, 2]],
-      n_conv_per_stage: [2, 2, 2],
-      n_conv_per_stage_decoder: [2, 2],
-      conv_bias: true,
-      nonlin_kwargs: { inplace: true },
-    };
-    const net = new PlainConvUNet(architectureFromPlans(arch, 1, NUM_CLASSES)).initialize(g);
-    net.train();
-    net.deepSupervision = true;
+    const net = tinyTrainingUNet(2, NUM_CLASSES, g);
     const batch = tidy((): Batch => {
       const x = randn([2, 1, 16, 16], g);
       const full = randint(0, NUM_CLASSES, [2, 1, 16, 16], g).to('int16');
