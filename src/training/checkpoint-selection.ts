@@ -79,9 +79,8 @@ export type ScheduleDifference = {
  * stream, and with it the run, depends on it.
  */
 export function checkScheduleCompatibility(saved: ScheduleSettings, requested: ScheduleSettings): ScheduleDifference[] {
-  const keys: (keyof ScheduleSettings)[] = SCHEDULE_KEYS.includes('world_size') ? [...SCHEDULE_KEYS] : [...SCHEDULE_KEYS, 'world_size'];
   const value = (s: ScheduleSettings, k: keyof ScheduleSettings) => (k === 'world_size' ? (s.world_size ?? 1) : s[k]);
-  return keys.filter((k) => value(saved, k) !== value(requested, k)).map((k) => ({
+  return SCHEDULE_KEYS.filter((k) => value(saved, k) !== value(requested, k)).map((k) => ({
     setting: k,
     saved: value(saved, k),
     requested: value(requested, k),
