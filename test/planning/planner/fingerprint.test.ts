@@ -10,6 +10,7 @@ import {
   intensityStatistics,
   median,
   percentile,
+  placeRanks,
   SeededRandom,
   writeFingerprint,
   type VolumeLike,
@@ -33,6 +34,20 @@ test('percentile (linear) and median equal numpy on random data', (t) => {
     const sorted = Float64Array.from(values).sort();
     qs.forEach((q, i) => assert.equal(percentile(sorted, q), expected[i], `n=${n} q=${q}`));
     assert.equal(median(values), runReference<number>('median', { values }), `median n=${n}`);
+  }
+});
+
+test('placeRanks puts the asked ranks where a full sort puts them, duplicates and ties included', () => {
+  const rng = new SeededRandom(5);
+  for (const [n, distinct] of [[1, 1], [2, 2], [7, 3], [601, 1000], [5000, 4], [100_003, 1_000_000], [100_003, 17]] as const) {
+    const values = Float32Array.from({ length: n }, () => rng.nextBelow(distinct) - distinct / 3);
+    const sorted = values.slice().sort();
+    const ranks = [0, n - 1, Math.floor(n / 2), Math.floor(0.005 * (n - 1)), Math.min(n - 1, Math.floor(0.995 * (n - 1)) + 1), rng.nextBelow(n)];
+    const placed = values.slice();
+    placeRanks(placed, ranks);
+    for (const r of ranks) assert.equal(placed[r], sorted[r], `n=${n} distinct=${distinct} rank ${r}`);
+    // a permutation of the input: same multiset
+    assert.deepEqual(placed.slice().sort(), sorted);
   }
 });
 
