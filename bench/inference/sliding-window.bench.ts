@@ -1,7 +1,9 @@
 // Sliding-window inference, nnunet-ts vs PyTorch (reference python), on Dataset004 cases with the 3d_fullres
 // Hippocampus network (random weights: speed does not depend on training). Both sides read the same preprocessed
 // cases and the same checkpoint, run with the same thread count, one process per setting (so peak RSS is per
-// setting), and their logits are compared. Usage: node --import tsx bench/inference/sliding-window.bench.ts [cases] [threads]
+// setting), and their logits are compared. nnunet-ts runs under each allocator setting (bench/allocator-settings.ts:
+// before/after in one run); `rounds` rounds alternate the sides A B A B and the figures are medians over all cases and
+// rounds. Usage: node --import tsx bench/inference/sliding-window.bench.ts [cases] [threads] [after,before] [rounds]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -10,10 +12,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readNifti } from '../../src/io/nifti.js';
 import { readNpy, writeNpy } from '../../src/io/npz.js';
+import { median } from '../../src/planning/fingerprint.js';
 import { preprocessCase } from '../../src/preprocessing/preprocess-case.js';
 import { tensor, tidy } from '../../src/torch/index.js';
 import { userEnvironment } from '../../src/torch/native.js';
 import { TINY_DATASET_JSON, tinyPlans, writeTinyModel } from '../../test/inference/model-fixture.js';
+import { allocatorSettings } from '../allocator-settings.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -21,6 +25,8 @@ const dataset = path.resolve(repo, '../shared/data/Dataset004_Hippocampus');
 const PYTHON = '/usr/bin/python3';
 const numCases = Number(process.argv[2] ?? 4);
 const threads = Number(process.argv[3] ?? 2);
+const settings = allocatorSettings(process.argv[4] ?? 'after,before');
+const rounds = Number(process.argv[5] ?? 3);
 const TILE_BATCH = 1;
 
 // nnU-Net's Dataset004 3d_fullres plans: patch [40, 56, 40], spacing 1 mm, 4 stages of 32..256 features.
@@ -42,8 +48,8 @@ function hippocampusPlans() {
   return plans;
 }
 
-function run(cmd: string, args: string[]): { seconds: number[]; peak_rss_mb: number } {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: repo, env: { ...userEnvironment(), NNUNET_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) } });
+function run(cmd: string, args: string[], extraEnv: Record<string, string> = {}): { seconds: number[]; peak_rss_mb: number } {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: repo, env: { ...userEnvironment(), NNUNET_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads), ...extraEnv } });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop() as string);
 }
@@ -69,9 +75,17 @@ try {
   }));
 
   const rows: string[] = [];
+  type Run = ReturnType<typeof run>;
+  const summary = (runs: Run[]) => ({ seconds: median(runs.flatMap((r) => r.seconds)), peakRssMb: Math.max(...runs.map((r) => r.peak_rss_mb)) });
   for (const tta of [0, 1]) {
-    const ts = run(process.execPath, ['--import', 'tsx', path.join(here, 'ts-sliding-window.ts'), work, String(tta)]);
-    const py = run(PYTHON, [path.join(here, 'torch_sliding_window.py'), work, String(tta), String(threads)]);
+    const tsRuns = settings.map((setting) => ({ setting, runs: [] as Run[] }));
+    const pyRuns: Run[] = [];
+    for (let round = 0; round < rounds; round++) {
+      for (const t of tsRuns) t.runs.push(run(process.execPath, ['--import', 'tsx', path.join(here, 'ts-sliding-window.ts'), work, String(tta)], t.setting.env));
+      pyRuns.push(run(PYTHON, [path.join(here, 'torch_sliding_window.py'), work, String(tta), String(threads)]));
+      console.error(`${tta ? 'mirroring' : 'no TTA'}: round ${round + 1}/${rounds} done`);
+    }
+    // the logits files are those of the last setting: the allocator does not change the arithmetic
     let maxDiff = 0;
     let maxLogit = 0;
     for (const c of cases) {
@@ -82,15 +96,17 @@ try {
       ta.dispose();
       tb.dispose();
     }
-    const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-    const [tsS, pyS] = [mean(ts.seconds), mean(py.seconds)];
-    rows.push(
-      `| ${tta ? 'mirroring (8 passes)' : 'no TTA'} | ${tsS.toFixed(2)} | ${pyS.toFixed(2)} | ${(tsS / pyS).toFixed(2)} | ${ts.peak_rss_mb.toFixed(0)} | ${py.peak_rss_mb.toFixed(0)} | ${(ts.peak_rss_mb / py.peak_rss_mb).toFixed(2)} | ${maxDiff.toExponential(1)} (max abs logit ${maxLogit.toFixed(2)}) |`,
-    );
+    const py = summary(pyRuns);
+    for (const { setting, runs } of tsRuns) {
+      const ts = summary(runs);
+      rows.push(
+        `| ${tta ? 'mirroring (8 passes)' : 'no TTA'} | ${setting.label} | ${ts.seconds.toFixed(2)} | ${py.seconds.toFixed(2)} | ${(ts.seconds / py.seconds).toFixed(2)} | ${ts.peakRssMb.toFixed(0)} | ${py.peakRssMb.toFixed(0)} | ${(ts.peakRssMb / py.peakRssMb).toFixed(2)} | ${maxDiff.toExponential(1)} (max abs logit ${maxLogit.toFixed(2)}) |`,
+      );
+    }
   }
-  console.log(`Dataset004, ${cases.length} cases (preprocessed shapes ${shapes.join(', ')}), patch 40x56x40, step 0.5, tile batch ${TILE_BATCH}, ${threads} threads`);
-  console.log('| setting | nnunet-ts s/case | PyTorch s/case | ratio | nnunet-ts peak RSS MB | PyTorch peak RSS MB | ratio | max abs logit diff |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log(`Dataset004, ${cases.length} cases (preprocessed shapes ${shapes.join(', ')}), patch 40x56x40, step 0.5, tile batch ${TILE_BATCH}, ${threads} threads, ${rounds} rounds A B A B, medians of s/case`);
+  console.log('| setting | nnunet-ts allocator | nnunet-ts s/case | PyTorch s/case | ratio | nnunet-ts peak RSS MB | PyTorch peak RSS MB | ratio | max abs logit diff |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
 } finally {
   await rm(work, { recursive: true, force: true });

@@ -5,10 +5,11 @@
  * ResidualEncoderUNet ones) on the same plans.json, for the Dataset004_Hippocampus nnUNetPlans 3d_fullres and 2d
  * plans and the nnUNetResEncUNetPlans (ResEncUNetPlanner) 3d_fullres plan, and the demo's own step (`nnunet demo`'s
  * generated dataset, seed 12345: 3d_fullres patch [20, 40, 40], batch 2), at the same thread count. Each run is a fresh process (so peak RSS is per run) that takes one untimed warm-up
- * iteration and then times a few; runs alternate A B A B. The plan-and-preprocess results are cached in
+ * iteration and then times a few; runs alternate A B A B, nnunet-ts under each allocator setting
+ * (bench/allocator-settings.ts: before/after in one run). The plan-and-preprocess results are cached in
  * bench/out/training/ (and bench/out/training-demo/) so that reruns skip them.
  * usage: node --import tsx bench/training/train-step.bench.ts [--rounds 2] [--iters-3d 3] [--iters-2d 2] [--threads 2]
- *        [--python /usr/bin/python3] [--plans nnUNetPlans,nnUNetResEncUNetPlans,demo]
+ *        [--python /usr/bin/python3] [--plans nnUNetPlans,nnUNetResEncUNetPlans,demo] [--allocators after,before]
  * Reference (from the brief): nnU-Net v2 (PyTorch 1.13, 2 threads, 2-core machine) takes 8.5 s per 3d_fullres
  * iteration at this plan, with 0.001 s data wait and 2.4 GB peak RSS.
  */
@@ -24,6 +25,7 @@ import { z } from 'zod';
 import { median } from '../../src/planning/fingerprint.js';
 import { userEnvironment } from '../../src/torch/native.js';
 import { linkRawDataset } from '../../test/link-or-copy.js';
+import { type AllocatorSetting, allocatorSettings } from '../allocator-settings.js';
 
 const here = fileURLToPath(import.meta.url);
 const repo = path.resolve(path.dirname(here), '../..');
@@ -157,13 +159,13 @@ async function ensurePreprocessed(dataset: BenchDataset, sets: readonly PlanSet[
   await writeFile(done, new Date().toISOString());
 }
 
-function runNnunetTs(set: PlanSet, configuration: string, iters: number, threads: number): ChildResult {
+function runNnunetTs(set: PlanSet, configuration: string, iters: number, threads: number, setting: AllocatorSetting): ChildResult {
   const r = spawnSync(process.execPath, ['--import', 'tsx', here, '--child', preprocessedDir(set.dataset), set.plans, configuration, String(iters), String(threads)], {
     encoding: 'utf8',
     maxBuffer: 16 << 20,
-    env: { ...process.env, NNUNET_NUM_THREADS: String(threads) },
+    env: { ...userEnvironment(), ...setting.env, NNUNET_NUM_THREADS: String(threads) },
   });
-  if (r.status !== 0) throw new Error(`nnunet-ts ${configuration} run failed (${r.status ?? r.signal}): ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`nnunet-ts ${configuration} (${setting.label}) run failed (${r.status ?? r.signal}): ${r.stderr}`);
   return ChildResult.parse(JSON.parse(r.stdout.trim().split('\n').pop() ?? ''));
 }
 
@@ -193,6 +195,7 @@ async function main(): Promise<void> {
       threads: { type: 'string', default: '2' },
       python: { type: 'string', default: '/usr/bin/python3' },
       plans: { type: 'string', default: PLAN_SETS.map((p) => p.id).join(',') },
+      allocators: { type: 'string', default: 'after,before' },
     },
   });
   const opts = z
@@ -203,6 +206,7 @@ async function main(): Promise<void> {
       threads: z.coerce.number().int().positive(),
       python: z.string().min(1),
       plans: z.string().transform((v) => v.split(',')),
+      allocators: z.string().transform(allocatorSettings),
     })
     .parse(values);
   const sets = PLAN_SETS.filter((p) => opts.plans.includes(p.id));
@@ -221,23 +225,25 @@ async function main(): Promise<void> {
   const runs = sets.flatMap((set) => set.configurations.map((configuration) => ({ set, configuration })));
   for (const { set, configuration } of runs) {
     const iters = configuration === '2d' ? opts['iters-2d'] : opts['iters-3d'];
-    const ts: ChildResult[] = [];
+    const ts = new Map<AllocatorSetting, ChildResult[]>(opts.allocators.map((a) => [a, []]));
     const torch: { ref: z.infer<typeof RefResult>; maxRssMB: number }[] = [];
     for (let round = 1; round <= opts.rounds; round++) {
-      ts.push(runNnunetTs(set, configuration, iters, opts.threads));
+      for (const setting of opts.allocators) ts.get(setting)?.push(runNnunetTs(set, configuration, iters, opts.threads, setting));
       if (withTorch) torch.push(runTorch(opts.python, set, configuration, iters, opts.threads));
       console.error(`${set.id} ${configuration}: round ${round}/${opts.rounds} done`);
     }
-    const a = median(ts.flatMap((r) => r.sPerIter));
-    const waitS = ts.reduce((s, r) => s + r.waitS, 0);
-    const wait = `${(waitS / ts.reduce((s, r) => s + r.sPerIter.length, 0)).toFixed(3)} s (${((100 * waitS) / ts.reduce((s, r) => s + r.totalS, 0)).toFixed(2)} %)`;
-    const rssA = Math.max(...ts.map((r) => r.maxRssMB));
-    const shape = `${set.dataset.name} ${set.plans} ${configuration}, batch ${ts[0].batchSize}, patch [${ts[0].patchSize.join(', ')}]`;
-    if (withTorch) {
-      const b = median(torch.flatMap((r) => r.ref.all));
-      const rssB = Math.max(...torch.map((r) => r.maxRssMB));
-      rows.push(`| ${shape} | ${a.toFixed(2)} | ${b.toFixed(2)} | ${(a / b).toFixed(2)} | ${wait} | ${rssA.toFixed(0)} | ${rssB.toFixed(0)} | ${(rssA / rssB).toFixed(2)} |`);
-    } else rows.push(`| ${shape} | ${a.toFixed(2)} | – | – | ${wait} | ${rssA.toFixed(0)} | – | – |`);
+    const b = withTorch ? median(torch.flatMap((r) => r.ref.all)) : null;
+    const rssB = withTorch ? Math.max(...torch.map((r) => r.maxRssMB)) : null;
+    for (const [setting, results] of ts) {
+      const a = median(results.flatMap((r) => r.sPerIter));
+      const waitS = results.reduce((s, r) => s + r.waitS, 0);
+      const wait = `${(waitS / results.reduce((s, r) => s + r.sPerIter.length, 0)).toFixed(3)} s (${((100 * waitS) / results.reduce((s, r) => s + r.totalS, 0)).toFixed(2)} %)`;
+      const rssA = Math.max(...results.map((r) => r.maxRssMB));
+      const shape = `${set.dataset.name} ${set.plans} ${configuration}, batch ${results[0].batchSize}, patch [${results[0].patchSize.join(', ')}]`;
+      const torchColumns = b !== null && rssB !== null ? [b.toFixed(2), (a / b).toFixed(2)] : ['–', '–'];
+      const rssColumns = rssB !== null ? [rssB.toFixed(0), (rssA / rssB).toFixed(2)] : ['–', '–'];
+      rows.push(`| ${shape} | ${setting.label} | ${a.toFixed(2)} | ${torchColumns.join(' | ')} | ${wait} | ${rssA.toFixed(0)} | ${rssColumns.join(' | ')} |`);
+    }
   }
   const loadAfter = os.loadavg();
   console.log(`${[...new Set(sets.map((s) => s.dataset.name))].join(' + ')}, ${os.availableParallelism()} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ${opts.threads} threads each side, ` +
@@ -245,10 +251,10 @@ async function main(): Promise<void> {
   console.log(`load average before ${loadBefore.map((v) => v.toFixed(2)).join(' ')}, after ${loadAfter.map((v) => v.toFixed(2)).join(' ')}`);
   console.log('nnunet-ts: real BatchLoader (1 worker) + trainStep; PyTorch: torch_ref_step.py (PlainConvUNet) or resenc_ref_step.py (ResEnc) on a fixed random batch (no data loading)');
   console.log('');
-  console.log('| plan | nnunet-ts s/iter | PyTorch s/iter | ratio | nnunet-ts data wait / iter | nnunet-ts peak RSS MB | PyTorch peak RSS MB | RSS ratio |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| plan | nnunet-ts allocator | nnunet-ts s/iter | PyTorch s/iter | ratio | nnunet-ts data wait / iter | nnunet-ts peak RSS MB | PyTorch peak RSS MB | RSS ratio |');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) console.log(r);
-  console.log('| nnU-Net v2 3d_fullres (brief, PyTorch 1.13, 2 threads) | | 8.5 | | 0.001 s (0.01 %) | | 2400 | |');
+  console.log('| nnU-Net v2 3d_fullres (brief, PyTorch 1.13, 2 threads) | | | 8.5 | | 0.001 s (0.01 %) | | 2400 | |');
 }
 
 if (process.argv[2] === '--child') await child(process.argv[3], process.argv[4], process.argv[5], Number(process.argv[6]), Number(process.argv[7]));
