@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { UserError } from '../../errors.js';
 import { DEFAULT_PLANS, DEFAULT_TRAINER, foldFolder } from '../../model/model-folder.js';
@@ -46,6 +47,25 @@ interface TrainCliOptions extends FolderOptions {
 /** A shell-ready rendering of the arguments, for the resume hint. */
 function shellCommand(args: readonly string[]): string {
   return ['nnunet', ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+const LOADER_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
+
+/**
+ * How a rank starts this CLI: the `nnunet` entry beside this module (main.js compiled, main.ts under tsx), with only
+ * the module-loader flags of this process (tsx's --import; not -e, --inspect or --test). Not process.argv[1]: that is
+ * the caller's script (or the first argument, under -e) when the CLI runs through `main([...])`.
+ */
+function cliEntry(): string[] {
+  const flags: string[] = [];
+  const execArgv = process.execArgv;
+  for (let i = 0; i < execArgv.length; i++) {
+    const name = execArgv[i].split('=', 1)[0];
+    if (!LOADER_FLAGS.has(name)) continue;
+    flags.push(...(execArgv[i].includes('=') ? [execArgv[i]] : [execArgv[i], execArgv[++i]]));
+  }
+  const compiled = fileURLToPath(new URL('../main.js', import.meta.url));
+  return [...flags, existsSync(compiled) ? compiled : compiled.replace(/\.js$/, '.ts')];
 }
 
 /**
@@ -115,14 +135,15 @@ export function trainCommand(): Command {
     .option('--val-best', 'validate with checkpoint_best.pth (default: checkpoint_final.pth)')
     .option('--npz', 'also save softmax probabilities of the validation cases (default: off)')
     .optionsGroup('Folders:');
-  return addFolderOptions(cmd).action(async (dataset: string, configuration: string, f: number | 'all', o: TrainCliOptions) => {
+  return addFolderOptions(cmd).action(async (dataset: string, configuration: string, f: number | 'all', o: TrainCliOptions, command: Command) => {
     const started = Date.now();
     const rankEnv = rankEnvironment();
     const perNode = rankEnv ? null : await ranksPerNode(o);
     if (perNode !== null) {
       const { launch } = await import('../../training/launch/launcher.js');
-      const args = process.argv.slice(2);
-      process.exitCode = await launch({ ranksPerNode: perNode, nnodes: o.nnodes, nodeRank: o.nodeRank, masterAddr: o.masterAddr, masterPort: o.masterPort, args, resumeCommand: shellCommand(args.includes('--c') ? args : [...args, '--c']) });
+      // the arguments this parse was given (main's argv after the alias spellings were normalized)
+      const args = command.parent?.args ?? [];
+      process.exitCode = await launch({ ranksPerNode: perNode, nnodes: o.nnodes, nodeRank: o.nodeRank, masterAddr: o.masterAddr, masterPort: o.masterPort, entry: cliEntry(), args, resumeCommand: shellCommand(args.includes('--c') ? args : [...args, '--c']) });
       return;
     }
     // libtorch loads when the command runs, not at startup: --help and usage errors answer at once

@@ -16,7 +16,9 @@ export interface LaunchOptions {
   nodeRank: number;
   masterAddr: string;
   masterPort: number;
-  /** Arguments of the CLI to run in every rank (this process's, without node and script). */
+  /** Node's arguments that start the CLI in a rank (flags such as a loader, then the entry script). */
+  entry: readonly string[];
+  /** Arguments of the CLI to run in every rank (without node and script). */
   args: readonly string[];
   /** The command to print for resuming after a failure. */
   resumeCommand: string;
@@ -102,7 +104,7 @@ export async function launch(o: LaunchOptions): Promise<number> {
         GLOG_minloglevel: process.env.GLOG_minloglevel ?? '3',
       };
       const main = rank === 0;
-      const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...o.args], { env, detached: true, stdio: ['ignore', main ? 'inherit' : 'ignore', main ? 'inherit' : 'pipe'] });
+      const child = spawn(process.execPath, [...o.entry, ...o.args], { env, detached: true, stdio: ['ignore', main ? 'inherit' : 'ignore', main ? 'inherit' : 'pipe'] });
       if (child.stderr) {
         // the other ranks' log lines repeat rank 0's; their errors are kept, prefixed
         createInterface({ input: child.stderr }).on('line', (line) => print(`[rank ${rank}] ${line}`));

@@ -36,9 +36,12 @@ interface Run {
   waitFor(text: string): Promise<void>;
 }
 
-function cli(args: string[], env: Record<string, string> = {}): Run {
+// the library's main([...]) from a script of the user's (under -e, process.argv[1] is the first argument, not a script)
+const THROUGH_MAIN = ['--input-type=module', '-e', "import { main } from './src/cli/program.ts'; process.exit(await main(process.argv.slice(1)));"];
+
+function cli(args: string[], env: Record<string, string> = {}, entry: string[] = ['src/cli/main.ts']): Run {
   const started = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NNUNET_NUM_THREADS: '1', ...env } });
+  const child = spawn(process.execPath, ['--import', 'tsx', ...entry, ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NNUNET_NUM_THREADS: '1', ...env } });
   let output = '';
   const waiters: { text: string; resolve: () => void }[] = [];
   const onData = (d: Buffer) => {
@@ -82,10 +85,10 @@ function rankPids(output: string): Map<number, number> {
 let referenceHash = '';
 let referenceOutput = '';
 
-test('A: two launchers (--nnodes 2) train as one job, stop early together, and write a checkpoint torch.load reads', async () => {
+test('A: two launchers (--nnodes 2, one through the library\'s main) train as one job, stop early together, and write a checkpoint torch.load reads', async () => {
   const results = path.join(data.root, 'two-nodes');
   const port = String(await freePort());
-  const nodes = [0, 1].map((n) => cli(trainArgs(results, ['--nnodes', '2', '--node-rank', String(n), '--master-addr', '127.0.0.1', '--master-port', port])));
+  const nodes = [0, 1].map((n) => cli(trainArgs(results, ['--nnodes', '2', '--node-rank', String(n), '--master-addr', '127.0.0.1', '--master-port', port]), {}, n === 1 ? THROUGH_MAIN : undefined));
   const [n0, n1] = await Promise.all(nodes.map((r) => r.done));
   assert.equal(n0.code, 0, n0.output);
   assert.equal(n1.code, 0, n1.output);
