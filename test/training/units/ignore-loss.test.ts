@@ -4,9 +4,10 @@
 // ignore_index, the CE term dropped when no voxel is annotated, inside the deep-supervision weighting.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Generator, type Tensor, full, randint, randn, tensor, tidy } from '../../../src/torch/index.js';
+import { Generator, full, randint, randn, tidy } from '../../../src/torch/index.js';
 import { deepSupervisionLoss, diceCeLoss } from '../../../src/training/loss/dice-ce.js';
-import { assertClose, refTensor, referenceUnavailable, runTorch } from '../../torch/torch-reference.js';
+import { referenceUnavailable, runTorch } from '../../torch/torch-reference.js';
+import { assertMatchesReference, halve, pyDeepSupervision } from './deep-supervision-reference.js';
 
 const HEADS = 3;
 const IGNORE = 3;
@@ -43,25 +44,7 @@ def dc_and_ce(x, t):
     c = ce(x, t) if num_fg > 0 else 0
     return c + dc
 
-logits = [l.clone().requires_grad_(True) for l in inp['logits']]
-n = len(logits)
-w = [1 / 2 ** i for i in range(n)]
-w[-1] = 0
-w = [v / sum(w) for v in w]
-loss = sum(w[i] * dc_and_ce(logits[i], inp['targets'][i]) for i in range(n) if w[i] != 0)
-loss.backward()
-out['loss'] = loss.detach()
-for i in range(n):
-    out[f'grad{i}'] = logits[i].grad if logits[i].grad is not None else torch.zeros_like(logits[i])
-out['terms'] = torch.stack([torch.as_tensor(dc_and_ce(l.detach(), t), dtype=torch.float32) for l, t in zip(inp['logits'], inp['targets'])])
-`;
-
-/** Every other voxel along each spatial axis: the nearest-neighbour target of a stride-2 level. */
-function halve(t: Tensor): Tensor {
-  let out = t;
-  for (let d = 1; d < t.ndim; d++) out = out.slice(d, 0, out.size(d), 2);
-  return out.contiguous();
-}
+${pyDeepSupervision('dc_and_ce', "inp['targets']")}`;
 
 const why = referenceUnavailable();
 
@@ -88,15 +71,8 @@ describe('Dice+CE with an ignore label matches nnU-Net in PyTorch', { skip: why 
         const leaves = logits.map((l) => l.detach().clone().requiresGrad_());
         const loss = deepSupervisionLoss(leaves, targets, HEADS, { batchDice, ignoreLabel: IGNORE });
         loss.backward();
-        assertClose(loss, refTensor(ref, 'loss'), { atol: 1e-5, rtol: 1e-5, what: 'loss' });
-        leaves.forEach((l, i) => {
-          const grad = l.grad;
-          assert.ok(grad || i === leaves.length - 1, `level ${i} has a gradient`);
-          // the last level has weight 0: no gradient on either side
-          assertClose(grad ?? l.mul(0), refTensor(ref, `grad${i}`), { atol: 1e-5, rtol: 1e-5, what: `gradient of level ${i}` });
-        });
         const terms = logits.map((l, i) => diceCeLoss(l, targets[i], HEADS, { batchDice, ignoreLabel: IGNORE }).item());
-        assertClose(tensor(terms), refTensor(ref, 'terms'), { atol: 1e-5, rtol: 1e-5, what: 'per-level loss' });
+        assertMatchesReference(ref, loss, leaves, terms);
         for (const t of terms) assert.ok(Number.isFinite(t), `finite per-level loss ${terms}`);
       }));
   }

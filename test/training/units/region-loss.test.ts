@@ -4,11 +4,11 @@
 // MemoryEfficientSoftDiceLoss (sigmoid, do_bg True, smooth 1e-5) and BCEWithLogitsLoss (reduction 'none' and
 // Σ(bce·mask)/Σmask with use_ignore_label), inside the deep-supervision weighting. Our side converts the already
 // downsampled label maps, which must give the same result.
-import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Generator, type Tensor, randint, randn, tensor, tidy } from '../../../src/torch/index.js';
+import { Generator, randint, randn, tidy } from '../../../src/torch/index.js';
 import { deepSupervisionLoss, segmentationLoss } from '../../../src/training/loss/dice-ce.js';
-import { assertClose, refTensor, referenceUnavailable, runTorch } from '../../torch/torch-reference.js';
+import { referenceUnavailable, runTorch } from '../../torch/torch-reference.js';
+import { assertMatchesReference, halve, pyDeepSupervision } from './deep-supervision-reference.js';
 
 const REGIONS = [[1, 2, 3], [2, 3], [3]];
 const IGNORE = 4;
@@ -57,25 +57,7 @@ def dc_and_bce(x, target):
 targets = [to_regions(inp['seg'][:, 0])]
 for _ in range(len(inp['logits']) - 1):
     targets.append(down(targets[-1]))
-logits = [l.clone().requires_grad_(True) for l in inp['logits']]
-n = len(logits)
-w = [1 / 2 ** i for i in range(n)]
-w[-1] = 0
-w = [v / sum(w) for v in w]
-loss = sum(w[i] * dc_and_bce(logits[i], targets[i]) for i in range(n) if w[i] != 0)
-loss.backward()
-out['loss'] = loss.detach()
-for i in range(n):
-    out[f'grad{i}'] = logits[i].grad if logits[i].grad is not None else torch.zeros_like(logits[i])
-out['terms'] = torch.stack([dc_and_bce(l.detach(), t) for l, t in zip(inp['logits'], targets)])
-`;
-
-/** Every other voxel along each spatial axis: the nearest-neighbour label map of a stride-2 level. */
-function halve(t: Tensor): Tensor {
-  let out = t;
-  for (let d = 1; d < t.ndim; d++) out = out.slice(d, 0, out.size(d), 2);
-  return out.contiguous();
-}
+${pyDeepSupervision('dc_and_bce', 'targets')}`;
 
 const why = referenceUnavailable();
 
@@ -102,14 +84,7 @@ describe('region Dice+BCE matches nnU-Net DC_and_BCE_loss in PyTorch', { skip: w
         const leaves = logits.map((l) => l.detach().clone().requiresGrad_());
         const loss = deepSupervisionLoss(leaves, segs, REGIONS.length, options);
         loss.backward();
-        assertClose(loss, refTensor(ref, 'loss'), { atol: 1e-5, rtol: 1e-5, what: 'loss' });
-        leaves.forEach((l, i) => {
-          const grad = l.grad;
-          assert.ok(grad || i === leaves.length - 1, `level ${i} has a gradient`);
-          assertClose(grad ?? l.mul(0), refTensor(ref, `grad${i}`), { atol: 1e-5, rtol: 1e-5, what: `gradient of level ${i}` });
-        });
-        const terms = logits.map((l, i) => segmentationLoss(l, segs[i], REGIONS.length, options).item());
-        assertClose(tensor(terms), refTensor(ref, 'terms'), { atol: 1e-5, rtol: 1e-5, what: 'per-level loss' });
+        assertMatchesReference(ref, loss, leaves, logits.map((l, i) => segmentationLoss(l, segs[i], REGIONS.length, options).item()));
       }));
   }
 });
