@@ -1,7 +1,7 @@
 // Atomic file writes for every stage (the engine's .pth writer included, so it lives below them all), and the
 // mapping of full-disk and I/O errors to one message naming the file.
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { copyFile, link, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from './errors.js';
 import { maybeFailWrite, maybeKillAt } from './fault-injection.js';
@@ -40,8 +40,7 @@ export function asWriteFailure(error: unknown, file: string): unknown {
  * removes the temp file and leaves the old file as it was.
  */
 export async function writeFileAtomic(filePath: string, bytes: Uint8Array): Promise<void> {
-  const dir = path.dirname(filePath);
-  const tmp = path.join(dir, `.${path.basename(filePath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = tempPathFor(filePath);
   try {
     const handle = await open(tmp, 'w');
     try {
@@ -56,6 +55,42 @@ export async function writeFileAtomic(filePath: string, bytes: Uint8Array): Prom
     } finally {
       await handle.close();
     }
+    await rename(tmp, filePath);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw asWriteFailure(err, filePath);
+  }
+}
+
+function tempPathFor(filePath: string): string {
+  return path.join(path.dirname(filePath), `.${path.basename(filePath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/** File systems without hard links (FAT, some network mounts) answer these; a copy stands in. */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EMLINK']);
+
+/**
+ * Makes `filePath` a second name of the complete file `source` (same folder), atomically as writeFileAtomic: a hard
+ * link under a temp name, then rename; a copy where the file system has no hard links. `source` may be replaced later
+ * (writeFileAtomic renames a new file over it): `filePath` keeps this content.
+ */
+export async function linkFileAtomic(source: string, filePath: string): Promise<void> {
+  const tmp = tempPathFor(filePath);
+  try {
+    try {
+      await link(source, tmp);
+    } catch (err) {
+      if (!NO_HARD_LINKS.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+      await copyFile(source, tmp);
+      const handle = await open(tmp, 'r+');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+    maybeKillAt(`write:${filePath}`);
+    maybeFailWrite(filePath);
     await rename(tmp, filePath);
   } catch (err) {
     await rm(tmp, { force: true });

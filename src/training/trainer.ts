@@ -8,7 +8,7 @@ import { previousStageFolderFor } from '../data/previous-stage.js';
 import { foldCases, loadOrCreateSplits } from '../data/splits.js';
 import { UserError } from '../errors.js';
 import { injectedNonFiniteSteps } from '../fault-injection.js';
-import { writeFileAtomic } from '../atomic-write.js';
+import { linkFileAtomic, writeFileAtomic } from '../atomic-write.js';
 import { acquireFolderLock } from '../io/folder-lock.js';
 import { type CheckpointFile, type ResumeState, type ScheduleSettings, optimizerStateFromFile, readCheckpoint, resumeStateOf, saveCheckpoint } from '../model/checkpoint.js';
 import { CHECKPOINT_FILES, DEFAULT_PLANS, type Fold, foldFolder } from '../model/model-folder.js';
@@ -238,6 +238,9 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
   });
   const { config, network, labels } = setup;
   const optimizer = recipe.createOptimizer(network.parameters(), { ...recipe, initialLr: t.initialLr });
+  // the training steps taken by this process, for telling when a checkpoint would repeat the one just written
+  let stepsTaken = 0;
+  const stopCountingSteps = events.on('iteration', () => stepsTaken++);
   try {
     const dataDir = path.join(options.preprocessedDatasetDir, config.data_identifier);
     const identifiers = await listPreprocessedCases(dataDir);
@@ -298,30 +301,42 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
     const iterations = schedule.num_iterations_per_epoch;
     const result = (epochs: number, stoppedEarly: boolean, interrupted: TrainResult['interrupted']): TrainResult => ({ outputFolder: out, trainer: recipe.name, epochs, stoppedEarly, interrupted, bestEma: logger.bestEma, bestEpoch: logger.bestEpoch });
 
+    // Weights and optimizer state change only in training steps: a checkpoint whose other content equals the one
+    // just written (checkpoint_best and checkpoint_final right after an epoch end's checkpoint_latest) becomes a hard
+    // link to that file instead of a second serialization.
+    let lastWritten: { file: string; content: string } | null = null;
     const checkpoint = async (kind: CheckpointKind, nextEpoch: number, at: LoopState = state): Promise<void> => {
       if (!strategy.isMain) return;
       const file = path.join(out, `checkpoint_${kind}.pth`);
       const callbackStates = Object.fromEntries(callbacks.flatMap((c) => (c.stateKey && c.stateDict ? [[c.stateKey, c.stateDict()]] : [])));
-      await saveCheckpoint(file, {
-        networkWeights: network.stateDict(),
-        optimizerState: optimizer.stateDict(),
-        logging: logger.stateDict(),
-        bestEma: logger.bestEma,
-        currentEpoch: nextEpoch,
-        initArgs: { plans: setup.plans, configuration: options.configuration, fold: options.fold, dataset_json: setup.datasetJson, device },
-        trainerName: recipe.name,
-        mirrorAxes: setup.mirrorAxes,
-        gradScalerState: scaler?.stateDict() ?? null,
-        resume: {
-          schedule,
-          resume_iteration: at.startIteration,
-          partial_train_loss_sum: at.partialLossSum,
-          partial_finite_steps: at.partialFiniteSteps,
-          nonfinite_streak: at.nonfiniteStreak,
-          warmup_epochs: warmupEpochs,
-          callbacks: callbackStates,
-        },
-      });
+      const resumeState = {
+        schedule,
+        resume_iteration: at.startIteration,
+        partial_train_loss_sum: at.partialLossSum,
+        partial_finite_steps: at.partialFiniteSteps,
+        nonfinite_streak: at.nonfiniteStreak,
+        warmup_epochs: warmupEpochs,
+        callbacks: callbackStates,
+      };
+      const gradScalerState = scaler?.stateDict() ?? null;
+      const logging = logger.stateDict();
+      const content = JSON.stringify([stepsTaken, optimizer.lr, nextEpoch, logging, logger.bestEma, gradScalerState, resumeState]);
+      if (lastWritten?.content === content && existsSync(lastWritten.file)) await linkFileAtomic(lastWritten.file, file);
+      else {
+        await saveCheckpoint(file, {
+          networkWeights: network.stateDict(),
+          optimizerState: optimizer.stateDict(),
+          logging,
+          bestEma: logger.bestEma,
+          currentEpoch: nextEpoch,
+          initArgs: { plans: setup.plans, configuration: options.configuration, fold: options.fold, dataset_json: setup.datasetJson, device },
+          trainerName: recipe.name,
+          mirrorAxes: setup.mirrorAxes,
+          gradScalerState,
+          resume: resumeState,
+        });
+      }
+      lastWritten = { file, content };
       events.emit('checkpoint', { kind, file, nextEpoch });
     };
     // callbacks save at epoch ends: as of the last epoch whose every metric is logged
@@ -419,6 +434,7 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
     events.emit('stop', { reason: outcome.stoppedEarly ? 'stopped_early' : 'finished', epochs: outcome.epochs, signal: null });
     return result(outcome.epochs, outcome.stoppedEarly, null);
   } finally {
+    stopCountingSteps();
     optimizer.dispose();
     network.dispose();
   }

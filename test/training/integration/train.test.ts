@@ -1,10 +1,13 @@
 // Training end to end on a tiny generated dataset: quality, early stopping, schedule refusal, pretrained weights.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { validateFold } from '../../../src/inference/validate-fold.js';
+import { readCheckpoint } from '../../../src/model/checkpoint.js';
 import { foldFolder } from '../../../src/model/model-folder.js';
+import { dispose } from '../../../src/torch/index.js';
+import { TrainerEvents } from '../../../src/training/events.js';
 import { train } from '../../../src/training/trainer.js';
 import { type TinyDataset, tinyDataset } from './fixture.js';
 
@@ -25,9 +28,23 @@ function logText(folder: string): string {
 
 test('training reaches a validation Dice above 0.9 and writes nnU-Net outputs', async () => {
   const results = path.join(data.root, 'quality');
-  const r = await train({ preprocessedDatasetDir: data.preprocessedDatasetDir, resultsDatasetDir: results, configuration: '3d_fullres', fold: 0, numEpochs: 15, iterationsPerEpoch: 10, valIterations: 3, echo: quiet });
+  const events = new TrainerEvents();
+  const written: { kind: string; inode: number }[] = [];
+  events.on('checkpoint', (e) => written.push({ kind: e.kind, inode: statSync(e.file).ino }));
+  const r = await train({ preprocessedDatasetDir: data.preprocessedDatasetDir, resultsDatasetDir: results, configuration: '3d_fullres', fold: 0, numEpochs: 15, iterationsPerEpoch: 10, valIterations: 3, echo: quiet, events });
   assert.equal(r.epochs, 15);
   const fold = foldFolder(results, PLAIN, 0);
+  // each epoch end writes checkpoint_latest anew; checkpoint_best and checkpoint_final of the same state are links to it
+  const latest = written.filter((w) => w.kind === 'latest').map((w) => w.inode);
+  assert.equal(latest.length, 15);
+  assert.equal(new Set(latest).size, 15, 'a new checkpoint_latest file per epoch');
+  written.forEach((w, i) => {
+    if (w.kind !== 'latest') assert.equal(w.inode, written[i - 1].inode, `checkpoint_${w.kind} (event ${i}) is the file checkpoint_latest just was`);
+  });
+  assert.deepEqual(written.at(-1), { kind: 'final', inode: latest.at(-1) });
+  const best = await readCheckpoint(path.join(fold, 'checkpoint_best.pth'));
+  assert.equal(best.current_epoch, (r.bestEpoch ?? -1) + 1, 'checkpoint_best holds the best epoch, not a later one');
+  dispose(best);
   for (const f of ['checkpoint_final.pth', 'checkpoint_best.pth', 'progress.png']) assert.ok(existsSync(path.join(fold, f)), f);
   assert.ok(!existsSync(path.join(fold, 'checkpoint_latest.pth')), 'latest is removed at the end, as nnU-Net does');
   for (const f of ['plans.json', 'dataset.json', 'dataset_fingerprint.json']) assert.ok(existsSync(path.join(path.dirname(fold), f)), f);
