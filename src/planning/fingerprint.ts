@@ -78,7 +78,8 @@ function rotl(x: number, k: number): number {
 
 /**
  * numpy's `percentile(values, q)` with the default linear method, on values sorted ascending (or with `placeRanks`
- * done for the floor of (q / 100)·(n − 1) and the index after it), including numpy's `_lerp`, which interpolates from the upper neighbour when the fraction is ≥ 0.5.
+ * done for the floor of (q / 100)·(n − 1) and the index after it), including numpy's `_lerp`, which interpolates
+ * from the upper neighbour when the fraction is ≥ 0.5.
  */
 export function percentile(sorted: ArrayLike<number>, q: number): number {
   const n = sorted.length;

@@ -1,5 +1,5 @@
 // nnU-Net's checkpoint_best: written whenever the EMA pseudo Dice beats the best so far (strictly; NaN never does).
-// The best value is replayed from the logged EMA on resume, so this callback keeps no state of its own.
+// The best value is replayed from the logged EMA on resume, so this callback keeps no state in checkpoints.
 import type { EpochMetrics, TrainingCallback, TrainingContext } from './callback.js';
 
 export class BestCheckpointCallback implements TrainingCallback {
