@@ -105,13 +105,15 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
+const LOCK_COMMAND = 'nnunet plan-and-preprocess';
+
 /**
  * Runs `write` holding the lock of the preprocessed dataset folder (created first), so that two
  * plan-and-preprocess runs of one dataset never write into each other's files.
  */
 async function underDatasetLock<T>(outBase: string, write: () => Promise<T>): Promise<T> {
   await mkdir(outBase, { recursive: true });
-  const lock = await acquireFolderLock(outBase, { command: 'nnunet plan-and-preprocess' });
+  const lock = await acquireFolderLock(outBase, { command: LOCK_COMMAND });
   try {
     return await write();
   } finally {
@@ -130,6 +132,9 @@ function writeJson(file: string, value: unknown): Promise<void> {
  */
 export async function extractFingerprintStep(options: FingerprintStepOptions): Promise<{ datasetName: string; file: string; fingerprint: DatasetFingerprint }> {
   const r = await resolveDataset(options);
+  // a run while another holds the dataset is refused now, not after its integrity check and fingerprint have read
+  // every case (the lock is taken again for the write: this is only the early answer)
+  if (await exists(r.outBase)) (await acquireFolderLock(r.outBase, { command: LOCK_COMMAND })).release();
   const file = path.join(r.outBase, 'dataset_fingerprint.json');
   const warn = options.onWarning ?? ((line: string) => console.warn(line));
   const allowMismatch = options.allowGeometryMismatch ?? false;

@@ -37,6 +37,7 @@ test('train and plan-and-preprocess are refused while another process holds thei
     assert.deepEqual(readdirSync(fold).filter((f) => !f.startsWith('.')), [], 'the refused train wrote nothing');
     const refusedPlan = await runCli(['plan-and-preprocess', '-d', data.datasetName, '-c', '3d_fullres', '-np', '1', '--clean', '--raw', data.raw, '--preprocessed', data.preprocessed]);
     assertRefused(refusedPlan, holder.pid);
+    assert.doesNotMatch(refusedPlan.stderr + refusedPlan.stdout, /fingerprint: \d+\/\d+/, 'refused before reading the cases for the fingerprint');
   } finally {
     await holder.finish();
   }
