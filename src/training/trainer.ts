@@ -238,9 +238,6 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
   });
   const { config, network, labels } = setup;
   const optimizer = recipe.createOptimizer(network.parameters(), { ...recipe, initialLr: t.initialLr });
-  // the training steps taken by this process, for telling when a checkpoint would repeat the one just written
-  let stepsTaken = 0;
-  const stopCountingSteps = events.on('iteration', () => stepsTaken++);
   try {
     const dataDir = path.join(options.preprocessedDatasetDir, config.data_identifier);
     const identifiers = await listPreprocessedCases(dataDir);
@@ -301,8 +298,8 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
     const iterations = schedule.num_iterations_per_epoch;
     const result = (epochs: number, stoppedEarly: boolean, interrupted: TrainResult['interrupted']): TrainResult => ({ outputFolder: out, trainer: recipe.name, epochs, stoppedEarly, interrupted, bestEma: logger.bestEma, bestEpoch: logger.bestEpoch });
 
-    // Weights and optimizer state change only in training steps: a checkpoint whose other content equals the one
-    // just written (checkpoint_best and checkpoint_final right after an epoch end's checkpoint_latest) becomes a hard
+    // Weights and optimizer state are fixed by the position in the schedule (epoch, iteration): a checkpoint whose
+    // other content equals the one just written (checkpoint_best and checkpoint_final right after an epoch end's checkpoint_latest) becomes a hard
     // link to that file instead of a second serialization.
     let lastWritten: { file: string; content: string } | null = null;
     const checkpoint = async (kind: CheckpointKind, nextEpoch: number, at: LoopState = state): Promise<void> => {
@@ -320,7 +317,7 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
       };
       const gradScalerState = scaler?.stateDict() ?? null;
       const logging = logger.stateDict();
-      const content = JSON.stringify([stepsTaken, optimizer.lr, nextEpoch, logging, logger.bestEma, gradScalerState, resumeState]);
+      const content = JSON.stringify([optimizer.lr, nextEpoch, logging, logger.bestEma, gradScalerState, resumeState]);
       if (lastWritten?.content === content && existsSync(lastWritten.file)) await linkFileAtomic(lastWritten.file, file);
       else {
         await saveCheckpoint(file, {
@@ -434,7 +431,6 @@ async function trainWith(t: TrainWith): Promise<TrainResult> {
     events.emit('stop', { reason: outcome.stoppedEarly ? 'stopped_early' : 'finished', epochs: outcome.epochs, signal: null });
     return result(outcome.epochs, outcome.stoppedEarly, null);
   } finally {
-    stopCountingSteps();
     optimizer.dispose();
     network.dispose();
   }
